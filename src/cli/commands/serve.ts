@@ -1,0 +1,75 @@
+/** `junction serve`: run the hub in this process. */
+import type { Command } from 'commander';
+import { CliError } from '../errors.js';
+import { integer } from '../options.js';
+
+/** The options `runServe` takes; anything left out gets the server's own default. */
+export interface ServeOptions {
+  port?: number;
+  host?: string;
+  data?: string;
+  maxEventBytes?: number;
+  maxBatchBytes?: number;
+  maxBatchEvents?: number;
+  deliveryConcurrency?: number;
+}
+
+/**
+ * Keeps only the options the user gave. Defaults are not set here: the server names every default
+ * in one place, and repeating them would let the two drift apart.
+ */
+export function toServeOptions(opts: Record<string, unknown>): ServeOptions {
+  const keys = [
+    'port',
+    'host',
+    'data',
+    'maxEventBytes',
+    'maxBatchBytes',
+    'maxBatchEvents',
+    'deliveryConcurrency',
+  ] as const;
+  const result: Record<string, unknown> = {};
+  for (const key of keys) if (opts[key] !== undefined) result[key] = opts[key];
+  return result as ServeOptions;
+}
+
+/** Adds `junction serve` to the program. */
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('Run the Junction hub: HTTP API, delivery workers and the dashboard at /ui.')
+    .option('-p, --port <port>', 'TCP port to listen on (default: 8080)', integer({ min: 0, max: 65535 }))
+    .option('--host <host>', 'address to bind (default: 127.0.0.1; 0.0.0.0 for all interfaces)')
+    .option('--data <dir>', 'directory for the embedded SQLite store and admin key (default: ./.junction)')
+    .option('--max-event-bytes <n>', 'largest accepted event, in bytes', integer({ min: 1 }))
+    .option('--max-batch-bytes <n>', 'largest accepted batch request, in bytes', integer({ min: 1 }))
+    .option('--max-batch-events <n>', 'most events accepted in one batch', integer({ min: 1 }))
+    .option(
+      '--delivery-concurrency <n>',
+      'deliveries in flight at once across all sinks',
+      integer({ min: 1 }),
+    )
+    .addHelpText(
+      'after',
+      `
+On first start, without JUNCTION_ADMIN_KEY set, an admin key is generated, printed once and kept
+in <data>/admin.key (mode 0600).
+
+Examples:
+  $ junction serve
+  $ junction serve --port 9000 --host 0.0.0.0 --data /var/lib/junction
+  $ JUNCTION_ADMIN_KEY=change-me junction serve --delivery-concurrency 64`,
+    )
+    .action(async (opts: Record<string, unknown>) => {
+      // Loaded on demand so that client commands start fast and never load the server's
+      // dependencies (Fastify, the native SQLite driver).
+      const { runServe } = await import('../../server/serve.js').catch((err: unknown) => {
+        if ((err as { code?: unknown }).code !== 'ERR_MODULE_NOT_FOUND') throw err;
+        throw new CliError(
+          `The server could not be loaded (${(err as Error).message}). Run \`npm install && npm run build\`.`,
+          1,
+        );
+      });
+      await runServe(toServeOptions(opts));
+    });
+}

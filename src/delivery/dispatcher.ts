@@ -1,0 +1,180 @@
+/**
+ * The in-process dispatcher. New deliveries are handed over straight from ingest once durable, so
+ * the fast path never waits for a poll; retries and anything left over after a restart are found by
+ * polling the store for due deliveries. A delivery is in `inFlight` from the moment it is queued
+ * until its attempt is recorded, so no poll can pick it twice.
+ */
+import type { Logger } from 'pino';
+import { encodeEvent } from '../core/http-binding.js';
+import type { DueDelivery, EventStore, Subscription } from '../storage/ports.js';
+import { decideOutcome } from './outcome.js';
+import { signWebhook } from './signing.js';
+import type { HttpSink } from './sinks/http.js';
+
+export interface DispatcherOptions {
+  /** Attempts in flight at once, across all subscriptions. */
+  concurrency: number;
+  /** How often to look for due retries when nothing else wakes the dispatcher. */
+  pollIntervalMs: number;
+  /** Deliveries held in memory at most; the rest wait in the store for a poll. */
+  maxQueued: number;
+}
+
+export interface DispatcherHooks {
+  subscription(id: string): Subscription | undefined;
+  disable(id: string, reason: string): void;
+}
+
+const USER_AGENT = 'Junction/0.1';
+
+export class Dispatcher {
+  private readonly queue: DueDelivery[] = [];
+  private readonly inFlight = new Set<string>();
+  private active = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+  private idleWaiters: (() => void)[] = [];
+  /** Due deliveries were left in the store for lack of room in memory. */
+  private backlog = false;
+
+  constructor(
+    private readonly store: EventStore,
+    private readonly sink: HttpSink,
+    private readonly hooks: DispatcherHooks,
+    private readonly options: DispatcherOptions,
+    private readonly log: Logger,
+  ) {}
+
+  start(): void {
+    this.running = true;
+    this.poll();
+  }
+
+  /** Takes deliveries that ingest just made durable. */
+  enqueue(deliveries: DueDelivery[]): void {
+    if (!this.running) return;
+    for (const d of deliveries) {
+      // Over the limit, leave it to a poll: it is in the store, due now.
+      if (this.queue.length >= this.options.maxQueued) {
+        this.backlog = true;
+        break;
+      }
+      this.inFlight.add(d.delivery.id);
+      this.queue.push(d);
+    }
+    this.pump();
+  }
+
+  /** Stops taking work and waits for attempts in flight to finish and be recorded. */
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
+    // Queued but unsent deliveries stay due in the store; dropping them from memory loses nothing.
+    for (const d of this.queue.splice(0)) this.inFlight.delete(d.delivery.id);
+    if (this.active > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Looks for due deliveries now: after a redrive, say. */
+  wake(): void {
+    this.poll();
+  }
+
+  private poll(): void {
+    if (!this.running) return;
+    if (this.timer) clearTimeout(this.timer);
+    let wait = this.options.pollIntervalMs;
+    try {
+      const room = this.options.maxQueued - this.queue.length;
+      if (room > 0) {
+        const due = this.store.due(new Date(), room, this.inFlight);
+        this.backlog = due.length === room;
+        for (const d of due) {
+          this.inFlight.add(d.delivery.id);
+          this.queue.push(d);
+        }
+      }
+      this.pump();
+      // A retry due before the next regular poll sets its own alarm; one due already is either
+      // queued or in flight, and is not a reason to poll sooner.
+      const next = this.store.nextDueAt();
+      const untilNext = next ? next.getTime() - Date.now() : wait;
+      if (untilNext > 0) wait = Math.min(wait, untilNext);
+    } catch (error) {
+      this.log.error({ err: error }, 'polling for due deliveries failed');
+    }
+    this.timer = setTimeout(() => this.poll(), wait);
+    this.timer.unref();
+  }
+
+  private pump(): void {
+    while (this.running && this.active < this.options.concurrency && this.queue.length > 0) {
+      const d = this.queue.shift()!;
+      this.active++;
+      this.attempt(d)
+        .catch((error) =>
+          this.log.error({ err: error, delivery: d.delivery.id }, 'attempt failed unexpectedly'),
+        )
+        .finally(() => {
+          this.inFlight.delete(d.delivery.id);
+          this.active--;
+          if (this.active === 0 && !this.running) for (const w of this.idleWaiters.splice(0)) w();
+          // Room again while more is due in the store: fetch it now, not at the next tick.
+          if (this.running && this.backlog && this.queue.length < this.options.maxQueued / 2) this.poll();
+          else this.pump();
+        });
+    }
+  }
+
+  private async attempt({ delivery, event }: DueDelivery): Promise<void> {
+    const sub = this.hooks.subscription(delivery.subscriptionId);
+    const at = new Date();
+    if (sub?.status !== 'active') {
+      const reason = sub ? `subscription is ${sub.status}` : 'subscription deleted';
+      await this.store.recordAttempt(delivery.id, {
+        kind: 'dead',
+        attempt: {
+          n: delivery.attempts + 1,
+          at: at.toISOString(),
+          status: null,
+          outcome: 'dead',
+          latencyMs: 0,
+          error: reason,
+          response: null,
+        },
+        reason,
+      });
+      return;
+    }
+    const message = encodeEvent(event.event, sub.delivery.format, new Date(event.receivedAt));
+    const timestamp = Math.floor(at.getTime() / 1000);
+    const headers: Record<string, string> = {
+      ...sub.protocolsettings.headers,
+      ...message.headers,
+      'user-agent': USER_AGENT,
+      'webhook-id': delivery.webhookId,
+      'webhook-timestamp': String(timestamp),
+      'webhook-signature': signWebhook(sub.secrets, delivery.webhookId, timestamp, message.body),
+    };
+    const { traceparent, tracestate } = event.event;
+    if (typeof traceparent === 'string') headers.traceparent = traceparent;
+    if (typeof tracestate === 'string') headers.tracestate = tracestate;
+
+    const sent = await this.sink.send({
+      url: sub.sink,
+      method: sub.protocolsettings.method ?? 'POST',
+      headers,
+      body: message.body,
+      timeoutMs: sub.delivery.timeoutMs,
+    });
+    const result = decideOutcome(delivery, sub.delivery, sent, at);
+    const scope = {
+      delivery: delivery.id,
+      subscription: sub.id,
+      event: `${event.event.source} ${event.event.id}`,
+    };
+    if (result.kind === 'delivered') this.log.debug({ ...scope, status: result.attempt.status }, 'delivered');
+    else this.log.info({ ...scope, outcome: result.kind, error: result.attempt.error }, 'attempt failed');
+    if (result.kind === 'disable') this.hooks.disable(sub.id, result.reason);
+    await this.store.recordAttempt(delivery.id, result);
+  }
+}

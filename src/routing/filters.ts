@@ -1,0 +1,121 @@
+/**
+ * The filter dialects of the CloudEvents Subscriptions API that every implementation must support:
+ * `exact`, `prefix`, `suffix`, `all`, `any` and `not`. A filter is compiled once into a predicate.
+ */
+
+import type { FieldError } from '../core/errors.js';
+import type { CloudEvent } from '../core/event.js';
+import type { Filter } from '../storage/ports.js';
+
+export type Predicate = (event: CloudEvent) => boolean;
+
+const ATTRIBUTE_DIALECTS = ['exact', 'prefix', 'suffix'] as const;
+const SUPPORTED = 'exact, prefix, suffix, all, any, not';
+const ATTRIBUTE_NAME = /^[a-z0-9]{1,50}$/;
+
+/**
+ * The string form of an attribute, as the spec compares them: booleans and integers by their
+ * canonical string encoding. Absent attributes never match.
+ */
+function attributeString(event: CloudEvent, name: string): string | undefined {
+  const value = event[name];
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return undefined;
+}
+
+/** Checks a list of filters and returns every problem, each located by a JSON pointer. */
+export function checkFilters(filters: unknown, pointer: string): FieldError[] {
+  if (!Array.isArray(filters)) return [{ pointer, message: 'filters must be an array of filter objects' }];
+  return filters.flatMap((f, i) => checkFilter(f, `${pointer}/${i}`));
+}
+
+function checkFilter(filter: unknown, pointer: string): FieldError[] {
+  if (typeof filter !== 'object' || filter === null || Array.isArray(filter)) {
+    return [{ pointer, message: `a filter must be an object with one dialect (${SUPPORTED})` }];
+  }
+  const keys = Object.keys(filter);
+  if (keys.length !== 1) {
+    return [
+      { pointer, message: `a filter must have exactly one dialect (${SUPPORTED}); found ${keys.length}` },
+    ];
+  }
+  const dialect = keys[0]!;
+  const value = (filter as Record<string, unknown>)[dialect];
+  const at = `${pointer}/${dialect}`;
+  switch (dialect) {
+    case 'exact':
+    case 'prefix':
+    case 'suffix': {
+      if (
+        typeof value !== 'object' ||
+        value === null ||
+        Array.isArray(value) ||
+        Object.keys(value).length === 0
+      ) {
+        return [{ pointer: at, message: `${dialect} takes an object of attribute names to string values` }];
+      }
+      return Object.entries(value).flatMap(([name, v]): FieldError[] => {
+        if (!ATTRIBUTE_NAME.test(name)) {
+          return [{ pointer: `${at}/${name}`, message: 'attribute names are lowercase letters and digits' }];
+        }
+        if (typeof v !== 'string')
+          return [{ pointer: `${at}/${name}`, message: `${dialect} values must be strings` }];
+        if (dialect !== 'exact' && v === '') {
+          return [
+            { pointer: `${at}/${name}`, message: `an empty ${dialect} matches everything; omit the filter` },
+          ];
+        }
+        return [];
+      });
+    }
+    case 'all':
+    case 'any':
+      if (!Array.isArray(value) || value.length === 0) {
+        return [{ pointer: at, message: `${dialect} takes a non-empty array of filters` }];
+      }
+      return value.flatMap((f, i) => checkFilter(f, `${at}/${i}`));
+    case 'not':
+      return checkFilter(value, at);
+    default:
+      return [{ pointer: at, message: `unknown filter dialect '${dialect}'; use one of ${SUPPORTED}` }];
+  }
+}
+
+/** Compiles checked filters into one predicate: the list matches when every filter matches. */
+export function compileFilters(filters: readonly Filter[]): Predicate {
+  const predicates = filters.map(compileFilter);
+  if (predicates.length === 0) return () => true;
+  return (event) => predicates.every((p) => p(event));
+}
+
+function compileFilter(filter: Filter): Predicate {
+  const [dialect, value] = Object.entries(filter)[0] as [string, unknown];
+  if ((ATTRIBUTE_DIALECTS as readonly string[]).includes(dialect)) {
+    const pairs = Object.entries(value as Record<string, string>);
+    const test =
+      dialect === 'exact'
+        ? (s: string, v: string) => s === v
+        : dialect === 'prefix'
+          ? (s: string, v: string) => s.startsWith(v)
+          : (s: string, v: string) => s.endsWith(v);
+    return (event) =>
+      pairs.every(([name, v]) => {
+        const s = attributeString(event, name);
+        return s !== undefined && test(s, v);
+      });
+  }
+  if (dialect === 'all') {
+    const ps = (value as Filter[]).map(compileFilter);
+    return (event) => ps.every((p) => p(event));
+  }
+  if (dialect === 'any') {
+    const ps = (value as Filter[]).map(compileFilter);
+    return (event) => ps.some((p) => p(event));
+  }
+  if (dialect === 'not') {
+    const p = compileFilter(value as Filter);
+    return (event) => !p(event);
+  }
+  throw new Error(`filter dialect '${dialect}' was not checked before compiling`);
+}

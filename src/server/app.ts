@@ -1,0 +1,88 @@
+/**
+ * The HTTP app: Fastify with raw-byte bodies (each route reads its own format), bearer-key auth on
+ * `/v1`, and problem+json for every error.
+ */
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import type { Logger } from 'pino';
+import { UnauthorizedError } from '../core/errors.js';
+import { keyMatches } from '../governance/admin-key.js';
+import type { Hub } from './hub.js';
+import { errorHandler, sendProblem, toProblem } from './problem.js';
+import { deadLetterRoutes } from './routes/dead-letters.js';
+import { eventRoutes } from './routes/events.js';
+import { healthRoutes } from './routes/health.js';
+import { subscriptionRoutes } from './routes/subscriptions.js';
+
+export interface AppOptions {
+  hub: Hub;
+  adminKey: string;
+  logger: Logger;
+}
+
+/** JSON bodies other than events are small; events have their own, larger limits. */
+const DEFAULT_BODY_LIMIT = 1024 * 1024;
+
+export function buildApp({ hub, adminKey, logger }: AppOptions): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    // A log line per request would cost more than the request at ingest rates; errors are still logged.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: DEFAULT_BODY_LIMIT,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    // A malformed request line or header never reaches a route: answer it in the same shape anyway.
+    clientErrorHandler: (error, socket) => {
+      if (!socket.writable) return;
+      const body = JSON.stringify({
+        type: 'https://junction.dev/problems/malformed-request',
+        title: 'Malformed request',
+        status: 400,
+        detail: `the HTTP request could not be parsed (${(error as { code?: string }).code ?? error.message}); check header names and values`,
+      });
+      socket.end(
+        `HTTP/1.1 400 Bad Request\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
+    },
+  });
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+
+  app.setErrorHandler((error, request, reply) => {
+    const problem = toProblem(error);
+    if (problem?.status === 413 && (error as { code?: string }).code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      problem.detail = `the request body is over this endpoint's limit of ${request.routeOptions.bodyLimit ?? DEFAULT_BODY_LIMIT} bytes; send less per request`;
+      return sendProblem(reply, problem);
+    }
+    return errorHandler(error, request, reply);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(reply, {
+      type: 'https://junction.dev/problems/not-found',
+      title: 'Not found',
+      status: 404,
+      detail: `no route for ${request.method} ${request.url.split('?')[0]}; see GET /openapi.json`,
+    }),
+  );
+
+  app.addHook('onRequest', async (request) => {
+    if (!request.url.startsWith('/v1/')) return;
+    const header = request.headers.authorization ?? '';
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (!match)
+      throw new UnauthorizedError(
+        'send Authorization: Bearer <api key>; the admin key is printed on first start and kept in <data>/admin.key',
+      );
+    if (!keyMatches(adminKey, match[1]!)) throw new UnauthorizedError('the API key is not valid');
+  });
+  app.addHook('onSend', async (request, reply) => {
+    if (reply.statusCode === 401) reply.header('www-authenticate', 'Bearer realm="junction"');
+    void request;
+  });
+
+  app.register(healthRoutes, { hub });
+  app.register(eventRoutes, { hub });
+  app.register(subscriptionRoutes, { hub });
+  app.register(deadLetterRoutes, { hub });
+  return app;
+}

@@ -1,0 +1,180 @@
+/**
+ * The hub: the store, the router and the dispatcher wired together, with the operations the HTTP
+ * routes expose. Routes stay thin; what the hub does lives here.
+ */
+import type { Logger } from 'pino';
+import type { HubConfig } from '../core/config.js';
+import { NotFoundError } from '../core/errors.js';
+import type { CloudEvent } from '../core/event.js';
+import { newId, newSecret } from '../core/ids.js';
+import { Dispatcher } from '../delivery/dispatcher.js';
+import { HttpSink } from '../delivery/sinks/http.js';
+import { Router } from '../routing/router.js';
+import type { SubscriptionInput } from '../routing/subscription-input.js';
+import type {
+  AppendResult,
+  Delivery,
+  DeliveryStatus,
+  EventStore,
+  Page,
+  Subscription,
+} from '../storage/ports.js';
+
+/** A subscription as the API shows it: never its secrets. */
+export type PublicSubscription = Omit<Subscription, 'secrets'>;
+
+export function toPublic(sub: Subscription): PublicSubscription {
+  const { secrets: _secrets, ...rest } = sub;
+  return rest;
+}
+
+export class Hub {
+  private readonly subscriptions = new Map<string, Subscription>();
+  private readonly router = new Router();
+  private readonly sink: HttpSink;
+  readonly dispatcher: Dispatcher;
+
+  constructor(
+    readonly store: EventStore,
+    readonly config: HubConfig,
+    private readonly log: Logger,
+  ) {
+    for (const sub of store.listSubscriptions()) this.subscriptions.set(sub.id, sub);
+    this.router.load([...this.subscriptions.values()]);
+    this.sink = new HttpSink({ connectionsPerOrigin: config.connectionsPerOrigin });
+    this.dispatcher = new Dispatcher(
+      store,
+      this.sink,
+      {
+        subscription: (id) => this.subscriptions.get(id),
+        disable: (id, reason) => this.disable(id, reason),
+      },
+      { concurrency: config.deliveryConcurrency, pollIntervalMs: config.pollIntervalMs, maxQueued: 10_000 },
+      log.child({ component: 'dispatcher' }),
+    );
+  }
+
+  start(): void {
+    this.dispatcher.start();
+  }
+
+  /** Appends events durably, with their deliveries, and hands the deliveries to the dispatcher. */
+  async ingest(events: CloudEvent[]): Promise<AppendResult[]> {
+    const { results, deliveries } = await this.store.append(events, (event) => this.router.route(event));
+    this.dispatcher.enqueue(deliveries);
+    return results;
+  }
+
+  createSubscription(input: SubscriptionInput): { subscription: Subscription; secret: string } {
+    const now = new Date().toISOString();
+    const secret = newSecret();
+    const subscription: Subscription = {
+      id: newId('sub'),
+      status: input.status ?? 'active',
+      statusReason: null,
+      types: input.types,
+      filters: input.filters,
+      sink: input.sink,
+      protocol: input.protocol,
+      protocolsettings: input.protocolsettings,
+      delivery: input.delivery,
+      secrets: [secret],
+      createdAt: now,
+      updatedAt: now,
+    };
+    this.store.createSubscription(subscription);
+    this.remember(subscription);
+    return { subscription, secret };
+  }
+
+  replaceSubscription(id: string, input: SubscriptionInput): Subscription {
+    const current = this.getSubscription(id);
+    const status = input.status ?? current.status;
+    const subscription: Subscription = {
+      ...current,
+      ...input,
+      status,
+      statusReason: status === 'active' ? null : current.statusReason,
+      updatedAt: new Date().toISOString(),
+    };
+    this.store.updateSubscription(subscription);
+    this.remember(subscription);
+    return subscription;
+  }
+
+  deleteSubscription(id: string): Subscription {
+    const current = this.getSubscription(id);
+    this.store.deleteSubscription(id);
+    this.subscriptions.delete(id);
+    this.router.load([...this.subscriptions.values()]);
+    return current;
+  }
+
+  getSubscription(id: string): Subscription {
+    const sub = this.subscriptions.get(id);
+    if (!sub)
+      throw new NotFoundError(`no subscription with id '${id}'; list them with GET /v1/subscriptions`);
+    return sub;
+  }
+
+  listSubscriptions(): Subscription[] {
+    return [...this.subscriptions.values()];
+  }
+
+  lookupEvent(source: string, id: string) {
+    const found = this.store.lookupEvent(source, id);
+    if (!found) throw new NotFoundError(`no event with source '${source}' and id '${id}'`);
+    return {
+      event: found.event.event,
+      seq: found.event.seq,
+      receivedAt: found.event.receivedAt,
+      deliveries: found.deliveries,
+    };
+  }
+
+  listDeliveries(
+    subscriptionId: string,
+    status: DeliveryStatus | undefined,
+    limit: number,
+    after: string | undefined,
+  ) {
+    this.getSubscription(subscriptionId);
+    return this.withEvents(this.store.listDeliveries(subscriptionId, status, limit, after));
+  }
+
+  listDeadLetters(subscriptionId: string | undefined, limit: number, after: string | undefined) {
+    return this.withEvents(this.store.listDeadLetters(subscriptionId, limit, after));
+  }
+
+  redrive(selector: { ids: string[] } | { subscriptionId: string }): Delivery[] {
+    if ('subscriptionId' in selector) this.getSubscription(selector.subscriptionId);
+    const moved = this.store.redrive(selector);
+    if (moved.length > 0) this.dispatcher.wake();
+    return moved;
+  }
+
+  /** Drains: waits for attempts in flight, then closes connections and the store. */
+  async stop(): Promise<void> {
+    await this.dispatcher.stop();
+    await this.sink.close();
+    await this.store.close();
+  }
+
+  private disable(id: string, reason: string): void {
+    const sub = this.subscriptions.get(id);
+    if (!sub || sub.status === 'disabled') return;
+    this.log.warn({ subscription: id, reason }, 'subscription disabled');
+    this.store.disableSubscription(id, reason);
+    this.remember({ ...sub, status: 'disabled', statusReason: reason, updatedAt: new Date().toISOString() });
+  }
+
+  private remember(sub: Subscription): void {
+    this.subscriptions.set(sub.id, sub);
+    this.router.load([...this.subscriptions.values()]);
+  }
+
+  private withEvents(page: Page<Delivery>) {
+    const events = this.store.eventSummaries(page.items.map((d) => d.eventSeq));
+    return { items: page.items.map((d) => ({ ...d, event: events.get(d.eventSeq) })), next: page.next };
+  }
+}

@@ -1,0 +1,44 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { ValidationError } from '../../core/errors.js';
+import { readJsonBody } from '../body.js';
+import type { Hub } from '../hub.js';
+import { readPaging } from '../paging.js';
+
+const MAX_REDRIVE_IDS = 1000;
+
+/** Dead letters: list them, and send them again with their original `webhook-id`. */
+export const deadLetterRoutes: FastifyPluginAsync<{ hub: Hub }> = async (app, { hub }) => {
+  app.get('/v1/dead-letters', async (request) => {
+    const query = request.query as Record<string, unknown>;
+    const { limit, after } = readPaging(query);
+    const subscription =
+      typeof query.subscription === 'string' && query.subscription ? query.subscription : undefined;
+    return hub.listDeadLetters(subscription, limit, after);
+  });
+
+  app.post('/v1/dead-letters/redrive', async (request) => {
+    const body = readJsonBody(request) as Record<string, unknown> | null;
+    const hint = 'send {"ids": ["dlv_…"]} or {"subscription": "sub_…"}';
+    if (typeof body !== 'object' || body === null || Array.isArray(body))
+      throw ValidationError.field('', hint);
+    const { ids, subscription } = body;
+    if ((ids === undefined) === (subscription === undefined)) {
+      throw ValidationError.field('', `give exactly one of ids and subscription: ${hint}`);
+    }
+    if (ids !== undefined) {
+      if (
+        !Array.isArray(ids) ||
+        ids.length === 0 ||
+        ids.length > MAX_REDRIVE_IDS ||
+        !ids.every((i) => typeof i === 'string')
+      ) {
+        throw ValidationError.field('/ids', `ids must be an array of 1 to ${MAX_REDRIVE_IDS} delivery ids`);
+      }
+      return { redriven: hub.redrive({ ids: ids as string[] }).length };
+    }
+    if (typeof subscription !== 'string' || subscription === '') {
+      throw ValidationError.field('/subscription', 'subscription must be a subscription id');
+    }
+    return { redriven: hub.redrive({ subscriptionId: subscription }).length };
+  });
+};

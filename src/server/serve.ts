@@ -1,0 +1,92 @@
+/**
+ * `junction serve`: opens the embedded store, starts the dispatcher and the HTTP server, and drains
+ * on SIGTERM or SIGINT: stop accepting, finish requests and attempts in flight, close the store.
+ */
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import pino from 'pino';
+import { type HubConfig, parseConfig } from '../core/config.js';
+import { loadAdminKey } from '../governance/admin-key.js';
+import { openSqliteStore } from '../storage/sqlite/store.js';
+import { buildApp } from './app.js';
+import { Hub } from './hub.js';
+
+export interface ServeOptions {
+  port?: number;
+  host?: string;
+  data?: string;
+  maxEventBytes?: number;
+  maxBatchBytes?: number;
+  maxBatchEvents?: number;
+  deliveryConcurrency?: number;
+}
+
+export interface RunningHub {
+  url: string;
+  config: HubConfig;
+  stop(): Promise<void>;
+}
+
+/** Starts a hub in this process; resolves once it listens. */
+export async function startHub(config: HubConfig): Promise<RunningHub> {
+  const logger = pino({ level: config.logLevel, base: { service: 'junction' } });
+  const dataDir = resolve(config.dataDir);
+  mkdirSync(dataDir, { recursive: true });
+  const admin = loadAdminKey(dataDir, config.adminKey);
+  if (admin.generated) {
+    process.stderr.write(
+      `\nJunction generated an admin API key. It is shown only this once and kept in ${dataDir}/admin.key:\n\n    ${admin.key}\n\n`,
+    );
+  }
+  const store = openSqliteStore(dataDir);
+  const hub = new Hub(store, config, logger);
+  const app = buildApp({ hub, adminKey: admin.key, logger });
+  await app.listen({ port: config.port, host: config.host });
+  hub.start();
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  logger.info({ url, data: dataDir }, 'junction listening');
+
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      await app.close();
+      await hub.stop();
+    })();
+    return stopping;
+  };
+  return { url, config, stop };
+}
+
+export async function runServe(options: ServeOptions): Promise<void> {
+  const config = parseConfig({
+    port: options.port,
+    host: options.host,
+    dataDir: options.data,
+    maxEventBytes: options.maxEventBytes,
+    maxBatchBytes: options.maxBatchBytes,
+    maxBatchEvents: options.maxBatchEvents,
+    deliveryConcurrency: options.deliveryConcurrency,
+  });
+  const running = await startHub(config);
+  // Tests and scripts read this line to find the port when it was 0.
+  process.stdout.write(`junction listening on ${running.url}\n`);
+  const onSignal = (signal: string) => {
+    process.stderr.write(`junction: ${signal}: draining\n`);
+    const force = setTimeout(() => {
+      process.stderr.write('junction: drain took too long; exiting\n');
+      process.exit(1);
+    }, config.shutdownGraceMs);
+    force.unref();
+    running.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        process.stderr.write(`junction: shutdown failed: ${String(error)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => onSignal('SIGTERM'));
+  process.once('SIGINT', () => onSignal('SIGINT'));
+}

@@ -1,0 +1,51 @@
+/**
+ * Numbered schema migrations for the embedded store, applied in order at open and tracked in
+ * SQLite's `user_version`. Never edit a released migration; add the next one.
+ */
+export const MIGRATIONS: readonly string[] = [
+  // 1: events, subscriptions, deliveries and their attempts.
+  `
+  CREATE TABLE events (
+    seq INTEGER PRIMARY KEY,
+    source TEXT NOT NULL,
+    id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    body TEXT NOT NULL,
+    received_at INTEGER NOT NULL,
+    UNIQUE (source, id)
+  );
+  CREATE TABLE subscriptions (
+    id TEXT PRIMARY KEY,
+    body TEXT NOT NULL
+  );
+  CREATE TABLE deliveries (
+    id TEXT PRIMARY KEY,
+    subscription_id TEXT NOT NULL,
+    event_seq INTEGER NOT NULL REFERENCES events (seq),
+    webhook_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    budget_attempts INTEGER NOT NULL DEFAULT 0,
+    budget_since INTEGER NOT NULL,
+    next_attempt_at INTEGER,
+    last_error TEXT,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE next_attempt_at IS NOT NULL;
+  CREATE INDEX deliveries_by_subscription ON deliveries (subscription_id, id);
+  CREATE INDEX deliveries_dead ON deliveries (subscription_id, id) WHERE status = 'dead';
+  CREATE INDEX deliveries_by_event ON deliveries (event_seq);
+  CREATE TABLE attempts (
+    delivery_id TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    at INTEGER NOT NULL,
+    status INTEGER,
+    outcome TEXT NOT NULL,
+    latency_ms REAL NOT NULL,
+    error TEXT,
+    response TEXT,
+    PRIMARY KEY (delivery_id, n)
+  ) WITHOUT ROWID;
+  `,
+];
