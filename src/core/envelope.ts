@@ -3,7 +3,7 @@
  * event format §2-§3). Every problem is collected, each with a JSON pointer and a message that says
  * what to change, so a producer can fix a whole event (or batch) in one round trip.
  */
-import type { FieldError } from './errors.js';
+import { type FieldError, pointerToken } from './errors.js';
 import type { CloudEvent } from './event.js';
 import { isJsonMediaType, parseMediaType } from './media-type.js';
 import { isRfc3339Timestamp } from './timestamp.js';
@@ -46,7 +46,7 @@ export function validateEvent(raw: unknown, pointer: string): EventValidation {
   const errors: FieldError[] = [];
   const event: Record<string, unknown> = {};
   const report = (name: string, message: string) =>
-    errors.push({ pointer: `${pointer}/${escapePointerToken(name)}`, message });
+    errors.push({ pointer: `${pointer}/${pointerToken(name)}`, message });
 
   for (const [name, value] of Object.entries(raw)) {
     // An `undefined` member can only come from a caller in JS, never from JSON; it means absent.
@@ -205,9 +205,4 @@ function requiredHint(name: string): string {
     default:
       return 'omit it when there is no value';
   }
-}
-
-/** RFC 6901 escaping, so that a bad name such as `a/b` still yields a usable pointer. */
-function escapePointerToken(name: string): string {
-  return name.replaceAll('~', '~0').replaceAll('/', '~1');
 }

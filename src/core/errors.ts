@@ -9,6 +9,11 @@ export interface FieldError {
   message: string;
 }
 
+/** One reference token of a JSON pointer, escaped as RFC 6901 requires. */
+export function pointerToken(name: string | number): string {
+  return String(name).replaceAll('~', '~0').replaceAll('/', '~1');
+}
+
 export class JunctionError extends Error {
   readonly code: string = 'internal';
   readonly status: number = 500;

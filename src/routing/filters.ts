@@ -3,7 +3,7 @@
  * `exact`, `prefix`, `suffix`, `all`, `any` and `not`. A filter is compiled once into a predicate.
  */
 
-import type { FieldError } from '../core/errors.js';
+import { type FieldError, pointerToken } from '../core/errors.js';
 import type { CloudEvent } from '../core/event.js';
 import type { Filter } from '../storage/ports.js';
 
@@ -42,7 +42,7 @@ function checkFilter(filter: unknown, pointer: string): FieldError[] {
   }
   const dialect = keys[0]!;
   const value = (filter as Record<string, unknown>)[dialect];
-  const at = `${pointer}/${dialect}`;
+  const at = `${pointer}/${pointerToken(dialect)}`;
   switch (dialect) {
     case 'exact':
     case 'prefix':
@@ -57,13 +57,21 @@ function checkFilter(filter: unknown, pointer: string): FieldError[] {
       }
       return Object.entries(value).flatMap(([name, v]): FieldError[] => {
         if (!ATTRIBUTE_NAME.test(name)) {
-          return [{ pointer: `${at}/${name}`, message: 'attribute names are lowercase letters and digits' }];
+          return [
+            {
+              pointer: `${at}/${pointerToken(name)}`,
+              message: 'attribute names are lowercase letters and digits',
+            },
+          ];
         }
         if (typeof v !== 'string')
-          return [{ pointer: `${at}/${name}`, message: `${dialect} values must be strings` }];
+          return [{ pointer: `${at}/${pointerToken(name)}`, message: `${dialect} values must be strings` }];
         if (dialect !== 'exact' && v === '') {
           return [
-            { pointer: `${at}/${name}`, message: `an empty ${dialect} matches everything; omit the filter` },
+            {
+              pointer: `${at}/${pointerToken(name)}`,
+              message: `an empty ${dialect} matches everything; omit the filter`,
+            },
           ];
         }
         return [];

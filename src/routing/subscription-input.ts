@@ -4,7 +4,7 @@
  * reported at once, each by its JSON pointer.
  */
 import { DEFAULT_DELIVERY_POLICY, DELIVERY_BOUNDS } from '../core/config.js';
-import { type FieldError, ValidationError } from '../core/errors.js';
+import { type FieldError, pointerToken, ValidationError } from '../core/errors.js';
 import type { DeliveryFormat } from '../core/http-binding.js';
 import type { DeliveryPolicy, Filter, Subscription } from '../storage/ports.js';
 import { checkFilters } from './filters.js';
@@ -46,7 +46,7 @@ export function parseSubscriptionInput(body: unknown): SubscriptionInput {
 
   for (const key of Object.keys(body)) {
     if (!TOP_LEVEL.has(key))
-      err(`/${key}`, `unknown field '${key}'; Junction's own settings go under 'delivery'`);
+      err(`/${pointerToken(key)}`, `unknown field '${key}'; Junction's own settings go under 'delivery'`);
   }
 
   let sink = '';
@@ -98,7 +98,7 @@ export function parseSubscriptionInput(body: unknown): SubscriptionInput {
     else {
       for (const key of Object.keys(ps)) {
         if (key !== 'headers' && key !== 'method')
-          err(`/protocolsettings/${key}`, `unknown HTTP setting '${key}'; use headers or method`);
+          err(`/protocolsettings/${pointerToken(key)}`, `unknown HTTP setting '${key}'; use headers or method`);
       }
       if (ps.method !== undefined) {
         if (typeof ps.method !== 'string' || !METHODS.includes(ps.method.toUpperCase())) {
@@ -111,7 +111,7 @@ export function parseSubscriptionInput(body: unknown): SubscriptionInput {
         else {
           const headers: Record<string, string> = {};
           for (const [name, value] of Object.entries(ps.headers)) {
-            const at = `/protocolsettings/headers/${name}`;
+            const at = `/protocolsettings/headers/${pointerToken(name)}`;
             if (!HEADER_NAME.test(name)) err(at, `'${name}' is not a valid HTTP header name`);
             else if (RESERVED_HEADER.test(name))
               err(at, `'${name}' is set by the hub and cannot be overridden`);
@@ -161,13 +161,15 @@ function parseDelivery(raw: unknown, err: (pointer: string, message: string) => 
     return policy;
   }
   for (const [key, value] of Object.entries(raw)) {
-    const at = `/delivery/${key}`;
+    const at = `/delivery/${pointerToken(key)}`;
     if (key === 'format') {
       if (!FORMATS.includes(value as DeliveryFormat)) err(at, `format must be one of ${FORMATS.join(', ')}`);
       else policy.format = value as DeliveryFormat;
       continue;
     }
-    const bounds = DELIVERY_BOUNDS[key as keyof typeof DELIVERY_BOUNDS];
+    const bounds = Object.hasOwn(DELIVERY_BOUNDS, key)
+      ? DELIVERY_BOUNDS[key as keyof typeof DELIVERY_BOUNDS]
+      : undefined;
     if (!bounds) {
       err(at, `unknown delivery setting '${key}'; known: format, ${Object.keys(DELIVERY_BOUNDS).join(', ')}`);
       continue;

@@ -139,7 +139,7 @@ export class SqliteStore implements EventStore {
     if (this.closed) throw new UnavailableError('the hub is shutting down; retry shortly');
   }
 
-  append(
+  async append(
     events: CloudEvent[],
     route: (event: CloudEvent) => Subscription[],
   ): Promise<{ results: AppendResult[]; deliveries: DueDelivery[] }> {
@@ -251,7 +251,7 @@ export class SqliteStore implements EventStore {
     return row.t === null ? null : new Date(row.t);
   }
 
-  recordAttempt(deliveryId: string, result: AttemptResult): Promise<void> {
+  async recordAttempt(deliveryId: string, result: AttemptResult): Promise<void> {
     this.guard();
     return this.commits.run(() => {
       const a = result.attempt;

@@ -1,0 +1,318 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_DELIVERY_POLICY, DELIVERY_BOUNDS } from '../../src/core/config.js';
+import type { FieldError } from '../../src/core/errors.js';
+import { ValidationError } from '../../src/core/errors.js';
+import { parseSubscriptionInput } from '../../src/routing/subscription-input.js';
+
+const SINK = 'https://crm.example.com/hooks/orders';
+
+/** The field errors parseSubscriptionInput throws for `body`; fails the test when it does not throw one. */
+function errorsOf(body: unknown): FieldError[] {
+  try {
+    parseSubscriptionInput(body);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ValidationError);
+    return (error as ValidationError).errors ?? [];
+  }
+  throw new Error('expected a ValidationError');
+}
+
+const pointersOf = (body: unknown) => errorsOf(body).map((e) => e.pointer);
+
+describe('parseSubscriptionInput: defaults', () => {
+  it('fills every default from DEFAULT_DELIVERY_POLICY for a minimal body', () => {
+    const input = parseSubscriptionInput({ sink: SINK });
+    expect(input).toEqual({
+      types: [],
+      filters: [],
+      sink: SINK,
+      protocol: 'HTTP',
+      protocolsettings: {},
+      delivery: DEFAULT_DELIVERY_POLICY,
+    });
+    expect(input.delivery).not.toBe(DEFAULT_DELIVERY_POLICY);
+    expect('status' in input).toBe(false);
+  });
+
+  it('does not share or change the default policy object', () => {
+    const before = { ...DEFAULT_DELIVERY_POLICY };
+    const input = parseSubscriptionInput({ sink: SINK, delivery: { maxAttempts: 3 } });
+    expect(input.delivery).toEqual({ ...before, maxAttempts: 3 });
+    expect(DEFAULT_DELIVERY_POLICY).toEqual(before);
+  });
+
+  it('keeps given settings and fills the others', () => {
+    const input = parseSubscriptionInput({
+      id: 'sub_ignored',
+      status: 'disabled',
+      types: ['com.acme.order.created', 'com.acme.order.updated', 'com.acme.order.created'],
+      filters: [{ prefix: { subject: 'orders/' } }],
+      sink: 'http://localhost:9000/x',
+      protocol: 'HTTP',
+      protocolsettings: { headers: { 'X-Team': 'crm' }, method: 'put' },
+      delivery: { format: 'webhook', timeoutMs: 5_000, initialDelayMs: 100, maxDelayMs: 1_000 },
+    });
+    expect(input).toEqual({
+      types: ['com.acme.order.created', 'com.acme.order.updated'],
+      filters: [{ prefix: { subject: 'orders/' } }],
+      sink: 'http://localhost:9000/x',
+      protocol: 'HTTP',
+      protocolsettings: { headers: { 'x-team': 'crm' }, method: 'PUT' },
+      delivery: {
+        ...DEFAULT_DELIVERY_POLICY,
+        format: 'webhook',
+        timeoutMs: 5_000,
+        initialDelayMs: 100,
+        maxDelayMs: 1_000,
+      },
+      status: 'disabled',
+    });
+  });
+
+  it('accepts every bound exactly', () => {
+    for (const [key, [min, max]] of Object.entries(DELIVERY_BOUNDS)) {
+      const extra =
+        key === 'initialDelayMs' ? { maxDelayMs: max } : key === 'maxDelayMs' ? { initialDelayMs: 0 } : {};
+      expect(
+        parseSubscriptionInput({ sink: SINK, delivery: { ...extra, [key]: min } }).delivery[
+          key as 'timeoutMs'
+        ],
+      ).toBe(min);
+      expect(
+        parseSubscriptionInput({ sink: SINK, delivery: { ...extra, [key]: max } }).delivery[
+          key as 'timeoutMs'
+        ],
+      ).toBe(max);
+    }
+  });
+
+  it('accepts every format', () => {
+    for (const format of ['binary', 'structured', 'webhook']) {
+      expect(parseSubscriptionInput({ sink: SINK, delivery: { format } }).delivery.format).toBe(format);
+    }
+  });
+});
+
+describe('parseSubscriptionInput: errors', () => {
+  it('rejects a body that is not an object, at the root pointer', () => {
+    for (const body of [null, 'x', [], 3, undefined]) expect(pointersOf(body)).toEqual(['']);
+  });
+
+  it('requires a sink', () => {
+    expect(pointersOf({})).toEqual(['/sink']);
+    expect(pointersOf({ sink: '' })).toEqual(['/sink']);
+    expect(pointersOf({ sink: 42 })).toEqual(['/sink']);
+    expect(errorsOf({})[0]!.message).toMatch(/required/);
+  });
+
+  it('rejects a sink that is not a URL', () => {
+    const errors = errorsOf({ sink: 'crm.example.com/hooks' });
+    expect(errors).toEqual([{ pointer: '/sink', message: expect.stringMatching(/not a URL/) }]);
+    expect(pointersOf({ sink: '/relative/path' })).toEqual(['/sink']);
+  });
+
+  it('rejects a sink that is not http or https', () => {
+    for (const sink of [
+      'ftp://files.example.com/x',
+      'mailto:ops@example.com',
+      'file:///etc/passwd',
+      'ws://example.com',
+    ]) {
+      const errors = errorsOf({ sink });
+      expect(errors).toHaveLength(1);
+      expect(errors[0]!.pointer).toBe('/sink');
+      expect(errors[0]!.message).toMatch(/http or https/);
+    }
+  });
+
+  it('rejects credentials in the sink URL', () => {
+    for (const sink of [
+      'https://user:pass@example.com/x',
+      'https://user@example.com/x',
+      'https://:pw@example.com/',
+    ]) {
+      const errors = errorsOf({ sink });
+      expect(errors).toEqual([{ pointer: '/sink', message: expect.stringMatching(/credentials/) }]);
+    }
+  });
+
+  it('rejects protocols other than HTTP', () => {
+    for (const protocol of ['MQTT', 'http', 'AMQP', 1, '']) {
+      expect(pointersOf({ sink: SINK, protocol })).toEqual(['/protocol']);
+    }
+    expect(parseSubscriptionInput({ sink: SINK, protocol: 'HTTP' }).protocol).toBe('HTTP');
+  });
+
+  it('rejects types that are not an array of non-empty strings', () => {
+    expect(pointersOf({ sink: SINK, types: 'com.acme.x' })).toEqual(['/types']);
+    expect(pointersOf({ sink: SINK, types: {} })).toEqual(['/types']);
+    expect(pointersOf({ sink: SINK, types: ['a', '', 3, null, 'b'] })).toEqual([
+      '/types/1',
+      '/types/2',
+      '/types/3',
+    ]);
+  });
+
+  it('reports filter problems at their pointers, unknown dialects included', () => {
+    expect(pointersOf({ sink: SINK, filters: [{ regex: { subject: '.*' } }] })).toEqual(['/filters/0/regex']);
+    expect(pointersOf({ sink: SINK, filters: [{ exact: { subject: 'x' } }, { sql: 'a = 1' }] })).toEqual([
+      '/filters/1/sql',
+    ]);
+    expect(pointersOf({ sink: SINK, filters: { exact: {} } })).toEqual(['/filters']);
+    expect(pointersOf({ sink: SINK, filters: [{ all: [{ prefix: { subject: '' } }] }] })).toEqual([
+      '/filters/0/all/0/prefix/subject',
+    ]);
+  });
+
+  it('rejects headers the hub sets, whatever their case', () => {
+    const reserved = [
+      'webhook-id',
+      'Webhook-Signature',
+      'webhook-timestamp',
+      'ce-id',
+      'CE-Type',
+      'content-type',
+      'Content-Length',
+      'host',
+      'transfer-encoding',
+      'connection',
+      'traceparent',
+      'tracestate',
+    ];
+    const headers = Object.fromEntries(reserved.map((h) => [h, 'x']));
+    const errors = errorsOf({ sink: SINK, protocolsettings: { headers } });
+    expect(errors.map((e) => e.pointer)).toEqual(reserved.map((h) => `/protocolsettings/headers/${h}`));
+    for (const e of errors) expect(e.message).toMatch(/set by the hub/);
+  });
+
+  it('accepts ordinary headers that only resemble reserved ones', () => {
+    const headers = { 'x-webhook-id': 'a', 'x-content-type': 'b', authorization: 'Bearer t', hostname: 'c' };
+    expect(
+      parseSubscriptionInput({ sink: SINK, protocolsettings: { headers } }).protocolsettings.headers,
+    ).toEqual(headers);
+  });
+
+  it('rejects bad header names and values', () => {
+    expect(
+      pointersOf({
+        sink: SINK,
+        protocolsettings: { headers: { 'bad name': 'x', 'x-num': 1, 'x-crlf': 'a\r\nb: c', 'x-nul': 'a\0' } },
+      }),
+    ).toEqual([
+      '/protocolsettings/headers/bad name',
+      '/protocolsettings/headers/x-num',
+      '/protocolsettings/headers/x-crlf',
+      '/protocolsettings/headers/x-nul',
+    ]);
+    expect(pointersOf({ sink: SINK, protocolsettings: { headers: ['x'] } })).toEqual([
+      '/protocolsettings/headers',
+    ]);
+  });
+
+  it('checks protocolsettings shape and method', () => {
+    expect(pointersOf({ sink: SINK, protocolsettings: 'x' })).toEqual(['/protocolsettings']);
+    expect(pointersOf({ sink: SINK, protocolsettings: { method: 'GET' } })).toEqual([
+      '/protocolsettings/method',
+    ]);
+    expect(pointersOf({ sink: SINK, protocolsettings: { method: 1 } })).toEqual(['/protocolsettings/method']);
+    expect(pointersOf({ sink: SINK, protocolsettings: { timeout: 5 } })).toEqual([
+      '/protocolsettings/timeout',
+    ]);
+    expect(
+      parseSubscriptionInput({ sink: SINK, protocolsettings: { method: 'patch' } }).protocolsettings,
+    ).toEqual({
+      method: 'PATCH',
+    });
+  });
+
+  it('rejects unknown delivery settings', () => {
+    const errors = errorsOf({ sink: SINK, delivery: { retries: 3, maxAttemps: 5 } });
+    expect(errors.map((e) => e.pointer)).toEqual(['/delivery/retries', '/delivery/maxAttemps']);
+    expect(errors[0]!.message).toMatch(/unknown delivery setting 'retries'/);
+    expect(pointersOf({ sink: SINK, delivery: 'fast' })).toEqual(['/delivery']);
+    expect(pointersOf({ sink: SINK, delivery: [] })).toEqual(['/delivery']);
+  });
+
+  it('rejects delivery setting names that exist on Object.prototype as unknown settings', () => {
+    // A JSON body can name any key; keys such as "constructor" must be reported like any unknown
+    // setting, not crash the parser with a TypeError (which would surface as a 500).
+    for (const key of ['constructor', 'toString', 'hasOwnProperty', '__proto__']) {
+      const body = JSON.parse(`{"sink":"${SINK}","delivery":{"${key}":5}}`);
+      expect(pointersOf(body), key).toEqual([`/delivery/${key}`]);
+    }
+  });
+
+  it('rejects delivery values out of bounds or not whole numbers', () => {
+    for (const [key, [min, max]] of Object.entries(DELIVERY_BOUNDS)) {
+      for (const value of [min - 1, max + 1, 1.5, '5', null, true]) {
+        const extra = key === 'initialDelayMs' ? { maxDelayMs: max } : {};
+        const errors = errorsOf({ sink: SINK, delivery: { ...extra, [key]: value } });
+        expect(
+          errors.map((e) => e.pointer),
+          `${key}=${String(value)}`,
+        ).toContain(`/delivery/${key}`);
+        expect(errors.find((e) => e.pointer === `/delivery/${key}`)!.message).toContain(
+          `from ${min} to ${max}`,
+        );
+      }
+    }
+    expect(pointersOf({ sink: SINK, delivery: { maxAttempts: 0 } })).toEqual(['/delivery/maxAttempts']);
+    expect(pointersOf({ sink: SINK, delivery: { maxAttempts: 101 } })).toEqual(['/delivery/maxAttempts']);
+  });
+
+  it('rejects an unknown format and an initial delay above the maximum', () => {
+    expect(pointersOf({ sink: SINK, delivery: { format: 'xml' } })).toEqual(['/delivery/format']);
+    expect(pointersOf({ sink: SINK, delivery: { initialDelayMs: 10_000, maxDelayMs: 5_000 } })).toEqual([
+      '/delivery/initialDelayMs',
+    ]);
+    // The default maxDelayMs (an hour) bounds a larger initialDelayMs too.
+    expect(pointersOf({ sink: SINK, delivery: { initialDelayMs: 2 * 60 * 60 * 1000 } })).toEqual([
+      '/delivery/initialDelayMs',
+    ]);
+  });
+
+  it('rejects an unknown status', () => {
+    expect(pointersOf({ sink: SINK, status: 'paused' })).toEqual(['/status']);
+  });
+
+  it('rejects unknown top-level fields, pointing at each', () => {
+    const errors = errorsOf({ sink: SINK, secret: 'whsec_x', maxAttempts: 3 });
+    expect(errors.map((e) => e.pointer)).toEqual(['/secret', '/maxAttempts']);
+    expect(errors[0]!.message).toMatch(/under 'delivery'/);
+  });
+
+  it('reports every invalid field together in one ValidationError', () => {
+    let thrown: unknown;
+    try {
+      parseSubscriptionInput({
+        extra: true,
+        sink: 'ftp://example.com/x',
+        protocol: 'MQTT',
+        types: [''],
+        filters: [{ glob: {} }],
+        protocolsettings: { headers: { 'webhook-id': 'x' } },
+        delivery: { unknown: 1, maxAttempts: 0 },
+        status: 'x',
+      });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(ValidationError);
+    const error = thrown as ValidationError;
+    expect(error.status).toBe(400);
+    expect(error.code).toBe('invalid-input');
+    expect(error.errors!.map((e) => e.pointer)).toEqual([
+      '/extra',
+      '/sink',
+      '/protocol',
+      '/types/0',
+      '/filters/0/glob',
+      '/protocolsettings/headers/webhook-id',
+      '/delivery/unknown',
+      '/delivery/maxAttempts',
+      '/status',
+    ]);
+    expect(error.message).toContain('9 invalid field(s)');
+    for (const e of error.errors!) expect(e.message.length).toBeGreaterThan(0);
+  });
+});
