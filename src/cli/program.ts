@@ -1,6 +1,6 @@
 /** Builds the `junction` command tree and runs it, mapping every outcome to an exit code. */
-import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
+import { VERSION } from '../core/version.js';
 import { registerDlq } from './commands/dlq.js';
 import { registerEvents } from './commands/events.js';
 import { registerPublish } from './commands/publish.js';
@@ -11,12 +11,6 @@ import { CliError, UsageError } from './errors.js';
 /** Exit codes, as scripts calling `junction` can rely on them. */
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 
-/** The version in package.json, which sits two levels up from both src/cli and dist/cli. */
-function packageVersion(): string {
-  const pkg = createRequire(import.meta.url)('../../package.json') as { version?: string };
-  return pkg.version ?? '0.0.0';
-}
-
 /**
  * Creates the command tree. Settings made here before `.command()` (exit override, error hint)
  * are copied to every subcommand by commander.
@@ -24,7 +18,7 @@ function packageVersion(): string {
 export function createProgram(): Command {
   const program = new Command('junction')
     .description('Junction: an event hub that takes CloudEvents in and delivers them reliably to webhooks.')
-    .version(packageVersion(), '-V, --version', 'print the version')
+    .version(VERSION, '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show help for a command')
     .helpCommand('help [command]', 'Show help for a command.')
     // Thrown instead of exiting so that usage errors can end with exit code 2, not commander's 1.

@@ -6,6 +6,7 @@
  */
 import type { Logger } from 'pino';
 import { encodeEvent } from '../core/http-binding.js';
+import { VERSION } from '../core/version.js';
 import type { DueDelivery, EventStore, Subscription } from '../storage/ports.js';
 import { decideOutcome } from './outcome.js';
 import { signWebhook } from './signing.js';
@@ -25,7 +26,7 @@ export interface DispatcherHooks {
   disable(id: string, reason: string): void;
 }
 
-const USER_AGENT = 'Junction/0.1';
+const USER_AGENT = `Junction/${VERSION}`;
 
 export class Dispatcher {
   private readonly queue: DueDelivery[] = [];

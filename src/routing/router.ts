@@ -24,7 +24,7 @@ export class Router {
       if (subscription.status !== 'active') continue;
       const route = { subscription, matches: compileFilters(subscription.filters) };
       if (subscription.types.length === 0) this.anyType.push(route);
-      for (const type of subscription.types) {
+      for (const type of new Set(subscription.types)) {
         const list = this.byType.get(type);
         if (list) list.push(route);
         else this.byType.set(type, [route]);

@@ -98,7 +98,10 @@ export function parseSubscriptionInput(body: unknown): SubscriptionInput {
     else {
       for (const key of Object.keys(ps)) {
         if (key !== 'headers' && key !== 'method')
-          err(`/protocolsettings/${pointerToken(key)}`, `unknown HTTP setting '${key}'; use headers or method`);
+          err(
+            `/protocolsettings/${pointerToken(key)}`,
+            `unknown HTTP setting '${key}'; use headers or method`,
+          );
       }
       if (ps.method !== undefined) {
         if (typeof ps.method !== 'string' || !METHODS.includes(ps.method.toUpperCase())) {
