@@ -198,7 +198,7 @@ function readBinaryData(
 ): void {
   if (contentType === undefined || (mediaType !== undefined && isJsonMediaType(mediaType))) {
     if (mediaType !== undefined) requireUtf8(mediaType);
-    raw.data = parseJsonText(decodeUtf8(body), `${BODY} (JSON event data)`);
+    raw.data = parseJsonText(decodeUtf8(body), `${BODY} (JSON event data)`, '/data');
     return;
   }
   if (mediaType !== undefined && isTextualMediaType(mediaType) && isUtf8Charset(mediaType)) {

@@ -4,7 +4,7 @@
  * failure a small scanner re-reads the text to find where it broke. The scanner runs only on the
  * error path; valid input costs one `JSON.parse`.
  */
-import { MalformedRequestError } from './errors.js';
+import { MalformedRequestError, pointerToken, ValidationError } from './errors.js';
 
 /**
  * Parses JSON text, or throws MalformedRequestError naming `what`, the line, column and position
@@ -12,9 +12,10 @@ import { MalformedRequestError } from './errors.js';
  *
  * @example parseJsonText('{"a":}', 'the request body') // throws: ...line 1, column 6 (position 5)
  */
-export function parseJsonText(text: string, what: string): unknown {
+export function parseJsonText(text: string, what: string, pointer = ''): unknown {
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch (error) {
     const found = locateJsonError(text);
     if (found === undefined) {
@@ -30,6 +31,77 @@ export function parseJsonText(text: string, what: string): unknown {
       { cause: error },
     );
   }
+  const depth = nestingDepth(text);
+  if (depth > MAX_JSON_DEPTH) {
+    const at = pointer + tooDeepPointer(text);
+    const message = `nests ${depth} levels deep; at most ${MAX_JSON_DEPTH} are accepted, so flatten the data`;
+    throw new ValidationError(`${what} ${message}`, {
+      errors: [{ pointer: at, message: `${at || '/'} ${message}` }],
+    });
+  }
+  return value;
+}
+
+/**
+ * How deep JSON may nest. JSON.parse takes any depth, but everything after it that walks a value
+ * (JSON.stringify when storing, filters, transforms) recurses and would overflow the stack.
+ */
+export const MAX_JSON_DEPTH = 100;
+
+/**
+ * The JSON pointer to the first array or object nested deeper than the limit, by a second scan of
+ * the text that tracks the key or index inside each open container. Runs only on the error path.
+ */
+function tooDeepPointer(text: string): string {
+  const frames: { array: boolean; token: string }[] = [];
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      const start = i;
+      for (i++; i < text.length; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 0x5c) i++;
+        else if (d === 0x22) break;
+      }
+      const top = frames[frames.length - 1];
+      if (top && !top.array) {
+        let j = i + 1;
+        while (text[j] === ' ' || text[j] === '\t' || text[j] === '\n' || text[j] === '\r') j++;
+        if (text[j] === ':') top.token = JSON.parse(text.slice(start, i + 1)) as string;
+      }
+    } else if (c === 0x5b || c === 0x7b) {
+      if (frames.length === MAX_JSON_DEPTH) return frames.map((f) => `/${pointerToken(f.token)}`).join('');
+      frames.push({ array: c === 0x5b, token: c === 0x5b ? '0' : '' });
+    } else if (c === 0x5d || c === 0x7d) {
+      frames.pop();
+    } else if (c === 0x2c) {
+      const top = frames[frames.length - 1];
+      if (top?.array) top.token = String(Number(top.token) + 1);
+    }
+  }
+  return '';
+}
+
+/** The deepest nesting of arrays and objects in valid JSON text, skipping over strings. */
+function nestingDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      // Skip a string: only a backslash escapes, and the text is known to be valid JSON.
+      for (i++; i < text.length; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 0x5c) i++;
+        else if (d === 0x22) break;
+      }
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) max = depth;
+    } else if (c === 0x5d || c === 0x7d) {
+      depth--;
+    }
+  }
+  return max;
 }
 
 interface Located {

@@ -2,7 +2,13 @@
  * The HTTP app: Fastify with raw-byte bodies (each route reads its own format), bearer-key auth on
  * `/v1`, and problem+json for every error.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
 import type { Logger } from 'pino';
 import { UnauthorizedError } from '../core/errors.js';
 import { keyMatches } from '../governance/admin-key.js';
@@ -30,6 +36,10 @@ export function buildApp({ hub, adminKey, logger }: AppOptions): FastifyInstance
     bodyLimit: DEFAULT_BODY_LIMIT,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    // Errors Fastify meets before routing (a bad percent-encoding in the path) skip the error handler.
+    frameworkErrors: (error, request, reply) => {
+      void errorHandler(error, request as FastifyRequest, reply as FastifyReply);
+    },
     // A malformed request line or header never reaches a route: answer it in the same shape anyway.
     clientErrorHandler: (error, socket) => {
       if (!socket.writable) return;

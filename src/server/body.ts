@@ -4,6 +4,7 @@
  */
 import type { FastifyRequest } from 'fastify';
 import { MalformedRequestError, UnsupportedMediaTypeError } from '../core/errors.js';
+import { parseJsonText } from '../core/json-text.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -23,9 +24,5 @@ export function readJsonBody(request: FastifyRequest): unknown {
   } catch {
     throw new MalformedRequestError('the request body is not valid UTF-8');
   }
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw new MalformedRequestError(`the request body is not valid JSON: ${(error as Error).message}`);
-  }
+  return parseJsonText(text, 'the request body');
 }

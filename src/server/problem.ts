@@ -1,6 +1,7 @@
 /**
  * RFC 9457 problem details: the one shape every error leaves the hub in.
  */
+import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { type FieldError, JunctionError } from '../core/errors.js';
 
@@ -14,20 +15,38 @@ export interface Problem {
 
 const TYPE_BASE = 'https://junction.dev/problems/';
 
+/** What to do about each of Fastify's own 4xx errors that a client can cause. */
+const FASTIFY_ERRORS: Record<string, { code: string; detail: (error: FastifyError) => string }> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: {
+    code: 'payload-too-large',
+    detail: () => 'the request body is larger than this endpoint accepts; send less data per request',
+  },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: {
+    code: 'unsupported-media-type',
+    detail: () =>
+      'the Content-Type header is not a valid media type (type/subtype); send application/json, or for events ' +
+      "application/cloudevents+json, application/cloudevents-batch+json, or ce- headers with the data's type",
+  },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: {
+    code: 'malformed-request',
+    detail: () => 'the Content-Length header does not match the body that was sent',
+  },
+  FST_ERR_BAD_URL: {
+    code: 'malformed-request',
+    detail: () => 'the URL has a bad percent-encoding (such as %ZZ); encode each reserved byte as %XX',
+  },
+};
+
 /** Fastify's own 4xx errors, mapped to a message that says what to change. */
 function fromFastify(error: FastifyError): Problem | undefined {
   const status = error.statusCode;
   if (!status || status < 400 || status >= 500) return undefined;
-  const detail =
-    error.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
-      ? 'the request body is larger than this endpoint accepts; send less data per request'
-      : error.message;
-  const code = error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'payload-too-large' : 'bad-request';
+  const known = FASTIFY_ERRORS[error.code];
   return {
-    type: TYPE_BASE + code,
-    title: status === 413 ? 'Payload too large' : 'Bad request',
+    type: TYPE_BASE + (known?.code ?? 'bad-request'),
+    title: STATUS_CODES[status] ?? 'Bad request',
     status,
-    detail,
+    detail: known ? known.detail(error) : error.message,
   };
 }
 
