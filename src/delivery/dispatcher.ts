@@ -2,7 +2,8 @@
  * The in-process dispatcher. New deliveries are handed over straight from ingest once durable, so
  * the fast path never waits for a poll; retries and anything left over after a restart are found by
  * polling the store for due deliveries. A delivery is in `inFlight` from the moment it is queued
- * until its attempt is recorded, so no poll can pick it twice.
+ * until its attempt is recorded, so no poll can pick it twice. A concurrency slot, though, is held
+ * only for the HTTP exchange: waiting for the attempt's record to be durable needs no connection.
  */
 import type { Logger } from 'pino';
 import { encodeEvent } from '../core/http-binding.js';
@@ -23,15 +24,49 @@ export interface DispatcherOptions {
 
 export interface DispatcherHooks {
   subscription(id: string): Subscription | undefined;
-  disable(id: string, reason: string): void;
+  disable(id: string, reason: string): Promise<void>;
+}
+
+/** A FIFO with O(1) take: Array.prototype.shift is linear, and the queue holds thousands. */
+class Fifo<T> {
+  private items: T[] = [];
+  private head = 0;
+
+  get length(): number {
+    return this.items.length - this.head;
+  }
+
+  push(item: T): void {
+    this.items.push(item);
+  }
+
+  take(): T | undefined {
+    if (this.head >= this.items.length) return undefined;
+    const item = this.items[this.head++];
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return item;
+  }
+
+  drain(): T[] {
+    const rest = this.items.slice(this.head);
+    this.items = [];
+    this.head = 0;
+    return rest;
+  }
 }
 
 const USER_AGENT = `Junction/${VERSION}`;
 
 export class Dispatcher {
-  private readonly queue: DueDelivery[] = [];
+  private readonly queue = new Fifo<DueDelivery>();
   private readonly inFlight = new Set<string>();
+  /** HTTP exchanges under way: bounded by `concurrency`. */
   private active = 0;
+  /** Attempts begun and not yet recorded: what a drain waits for. */
+  private unsettled = 0;
   private timer: NodeJS.Timeout | undefined;
   private running = false;
   private idleWaiters: (() => void)[] = [];
@@ -55,6 +90,8 @@ export class Dispatcher {
   enqueue(deliveries: DueDelivery[]): void {
     if (!this.running) return;
     for (const d of deliveries) {
+      // A poll may have found it first: it became visible in the store before this handover.
+      if (this.inFlight.has(d.delivery.id)) continue;
       // Over the limit, leave it to a poll: it is in the store, due now.
       if (this.queue.length >= this.options.maxQueued) {
         this.backlog = true;
@@ -71,8 +108,8 @@ export class Dispatcher {
     this.running = false;
     if (this.timer) clearTimeout(this.timer);
     // Queued but unsent deliveries stay due in the store; dropping them from memory loses nothing.
-    for (const d of this.queue.splice(0)) this.inFlight.delete(d.delivery.id);
-    if (this.active > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    for (const d of this.queue.drain()) this.inFlight.delete(d.delivery.id);
+    if (this.unsettled > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 
   /** Looks for due deliveries now: after a redrive, say. */
@@ -109,24 +146,33 @@ export class Dispatcher {
 
   private pump(): void {
     while (this.running && this.active < this.options.concurrency && this.queue.length > 0) {
-      const d = this.queue.shift()!;
+      const d = this.queue.take()!;
       this.active++;
-      this.attempt(d)
+      this.unsettled++;
+      let released = false;
+      const release = () => {
+        if (released) return;
+        released = true;
+        this.active--;
+        this.pump();
+      };
+      this.attempt(d, release)
         .catch((error) =>
           this.log.error({ err: error, delivery: d.delivery.id }, 'attempt failed unexpectedly'),
         )
         .finally(() => {
+          release();
           this.inFlight.delete(d.delivery.id);
-          this.active--;
-          if (this.active === 0 && !this.running) for (const w of this.idleWaiters.splice(0)) w();
+          this.unsettled--;
+          if (this.unsettled === 0 && !this.running) for (const w of this.idleWaiters.splice(0)) w();
           // Room again while more is due in the store: fetch it now, not at the next tick.
           if (this.running && this.backlog && this.queue.length < this.options.maxQueued / 2) this.poll();
-          else this.pump();
         });
     }
   }
 
-  private async attempt({ delivery, event }: DueDelivery): Promise<void> {
+  /** Sends one delivery, calls `release` once the HTTP exchange is over, then records the outcome. */
+  private async attempt({ delivery, event }: DueDelivery, release: () => void): Promise<void> {
     const sub = this.hooks.subscription(delivery.subscriptionId);
     const at = new Date();
     if (sub?.status !== 'active') {
@@ -167,6 +213,7 @@ export class Dispatcher {
       body: message.body,
       timeoutMs: sub.delivery.timeoutMs,
     });
+    release();
     const result = decideOutcome(delivery, sub.delivery, sent, at);
     const scope = {
       delivery: delivery.id,
@@ -175,7 +222,7 @@ export class Dispatcher {
     };
     if (result.kind === 'delivered') this.log.debug({ ...scope, status: result.attempt.status }, 'delivered');
     else this.log.info({ ...scope, outcome: result.kind, error: result.attempt.error }, 'attempt failed');
-    if (result.kind === 'disable') this.hooks.disable(sub.id, result.reason);
+    if (result.kind === 'disable') await this.hooks.disable(sub.id, result.reason);
     await this.store.recordAttempt(delivery.id, result);
   }
 }

@@ -11,7 +11,7 @@ import Fastify, {
 } from 'fastify';
 import type { Logger } from 'pino';
 import { UnauthorizedError } from '../core/errors.js';
-import { keyMatches } from '../governance/admin-key.js';
+import { keyChecker } from '../governance/admin-key.js';
 import type { Hub } from './hub.js';
 import { errorHandler, sendProblem, toProblem } from './problem.js';
 import { deadLetterRoutes } from './routes/dead-letters.js';
@@ -75,15 +75,19 @@ export function buildApp({ hub, adminKey, logger }: AppOptions): FastifyInstance
     }),
   );
 
-  app.addHook('onRequest', async (request) => {
-    if (!request.url.startsWith('/v1/')) return;
-    const header = request.headers.authorization ?? '';
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    if (!match)
-      throw new UnauthorizedError(
-        'send Authorization: Bearer <api key>; the admin key is printed on first start and kept in <data>/admin.key',
+  const keyMatches = keyChecker(adminKey);
+  // A callback hook, not an async one: it runs on every request, and a promise per request shows.
+  app.addHook('onRequest', (request, _reply, done) => {
+    if (!request.url.startsWith('/v1/')) return done();
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
+    if (!match) {
+      return done(
+        new UnauthorizedError(
+          'send Authorization: Bearer <api key>; the admin key is printed on first start and kept in <data>/admin.key',
+        ),
       );
-    if (!keyMatches(adminKey, match[1]!)) throw new UnauthorizedError('the API key is not valid');
+    }
+    done(keyMatches(match[1]!) ? undefined : new UnauthorizedError('the API key is not valid'));
   });
   app.addHook('onSend', async (request, reply) => {
     if (reply.statusCode === 401) reply.header('www-authenticate', 'Bearer realm="junction"');

@@ -65,7 +65,9 @@ export class Hub {
     return results;
   }
 
-  createSubscription(input: SubscriptionInput): { subscription: Subscription; secret: string } {
+  async createSubscription(
+    input: SubscriptionInput,
+  ): Promise<{ subscription: Subscription; secret: string }> {
     const now = new Date().toISOString();
     const secret = newSecret();
     const subscription: Subscription = {
@@ -82,12 +84,12 @@ export class Hub {
       createdAt: now,
       updatedAt: now,
     };
-    this.store.createSubscription(subscription);
+    await this.store.saveSubscription(subscription);
     this.remember(subscription);
     return { subscription, secret };
   }
 
-  replaceSubscription(id: string, input: SubscriptionInput): Subscription {
+  async replaceSubscription(id: string, input: SubscriptionInput): Promise<Subscription> {
     const current = this.getSubscription(id);
     const status = input.status ?? current.status;
     const subscription: Subscription = {
@@ -97,14 +99,14 @@ export class Hub {
       statusReason: status === 'active' ? null : current.statusReason,
       updatedAt: new Date().toISOString(),
     };
-    this.store.updateSubscription(subscription);
+    await this.store.saveSubscription(subscription);
     this.remember(subscription);
     return subscription;
   }
 
-  deleteSubscription(id: string): Subscription {
+  async deleteSubscription(id: string): Promise<Subscription> {
     const current = this.getSubscription(id);
-    this.store.deleteSubscription(id);
+    await this.store.deleteSubscription(id);
     this.subscriptions.delete(id);
     this.router.load([...this.subscriptions.values()]);
     return current;
@@ -146,9 +148,9 @@ export class Hub {
     return this.withEvents(this.store.listDeadLetters(subscriptionId, limit, after));
   }
 
-  redrive(selector: { ids: string[] } | { subscriptionId: string }): Delivery[] {
+  async redrive(selector: { ids: string[] } | { subscriptionId: string }): Promise<Delivery[]> {
     if ('subscriptionId' in selector) this.getSubscription(selector.subscriptionId);
-    const moved = this.store.redrive(selector);
+    const moved = await this.store.redrive(selector);
     if (moved.length > 0) this.dispatcher.wake();
     return moved;
   }
@@ -160,12 +162,19 @@ export class Hub {
     await this.store.close();
   }
 
-  private disable(id: string, reason: string): void {
+  /** Disables a subscription at once in memory, so no new event routes to it, and then durably. */
+  private async disable(id: string, reason: string): Promise<void> {
     const sub = this.subscriptions.get(id);
     if (!sub || sub.status === 'disabled') return;
     this.log.warn({ subscription: id, reason }, 'subscription disabled');
-    this.store.disableSubscription(id, reason);
-    this.remember({ ...sub, status: 'disabled', statusReason: reason, updatedAt: new Date().toISOString() });
+    const disabled: Subscription = {
+      ...sub,
+      status: 'disabled',
+      statusReason: reason,
+      updatedAt: new Date().toISOString(),
+    };
+    this.remember(disabled);
+    await this.store.saveSubscription(disabled);
   }
 
   private remember(sub: Subscription): void {

@@ -38,7 +38,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
       `\nJunction generated an admin API key. It is shown only this once and kept in ${dataDir}/admin.key:\n\n    ${admin.key}\n\n`,
     );
   }
-  const store = openSqliteStore(dataDir);
+  const store = await openSqliteStore(dataDir);
   const hub = new Hub(store, config, logger);
   const app = buildApp({ hub, adminKey: admin.key, logger });
   await app.listen({ port: config.port, host: config.host });

@@ -113,19 +113,19 @@ export interface EventStore {
     route: (event: CloudEvent) => Subscription[],
   ): Promise<{ results: AppendResult[]; deliveries: DueDelivery[] }>;
 
-  createSubscription(sub: Subscription): void;
-  updateSubscription(sub: Subscription): void;
-  deleteSubscription(id: string): boolean;
+  /** Creates or replaces a subscription. */
+  saveSubscription(sub: Subscription): Promise<void>;
+  /** Deletes a subscription; its pending deliveries become dead letters. False if there was none. */
+  deleteSubscription(id: string): Promise<boolean>;
   getSubscription(id: string): Subscription | undefined;
   listSubscriptions(): Subscription[];
-  disableSubscription(id: string, reason: string): void;
 
   /** Deliveries whose next attempt is due, oldest first, skipping the ids in `exclude`. */
   due(now: Date, limit: number, exclude: ReadonlySet<string>): DueDelivery[];
   /** The earliest time a pending or retrying delivery is due, if any. */
   nextDueAt(): Date | null;
   /**
-   * Records an attempt and moves the delivery to its next state. Resolves once written; attempt
+   * Records an attempt and moves the delivery to its next state. Resolves once durable; attempt
    * records are group-committed like ingest, since one fsync per attempt would cap throughput.
    */
   recordAttempt(deliveryId: string, result: AttemptResult): Promise<void>;
@@ -148,7 +148,7 @@ export interface EventStore {
   /** The identity and type of events by sequence number, for listings that show deliveries. */
   eventSummaries(seqs: number[]): Map<number, { source: string; id: string; type: string }>;
   /** Moves dead deliveries back to pending, due now; returns the ones moved. */
-  redrive(selector: { ids: string[] } | { subscriptionId: string }): Delivery[];
+  redrive(selector: { ids: string[] } | { subscriptionId: string }): Promise<Delivery[]>;
 
   /** Cheap check that the store answers, for `/readyz`. */
   ping(): boolean;

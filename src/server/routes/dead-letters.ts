@@ -34,11 +34,11 @@ export const deadLetterRoutes: FastifyPluginAsync<{ hub: Hub }> = async (app, { 
       ) {
         throw ValidationError.field('/ids', `ids must be an array of 1 to ${MAX_REDRIVE_IDS} delivery ids`);
       }
-      return { redriven: hub.redrive({ ids: ids as string[] }).length };
+      return { redriven: (await hub.redrive({ ids: ids as string[] })).length };
     }
     if (typeof subscription !== 'string' || subscription === '') {
       throw ValidationError.field('/subscription', 'subscription must be a subscription id');
     }
-    return { redriven: hub.redrive({ subscriptionId: subscription }).length };
+    return { redriven: (await hub.redrive({ subscriptionId: subscription })).length };
   });
 };

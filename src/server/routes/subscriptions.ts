@@ -19,7 +19,7 @@ const STATUSES: readonly DeliveryStatus[] = [
 export const subscriptionRoutes: FastifyPluginAsync<{ hub: Hub }> = async (app, { hub }) => {
   app.post('/v1/subscriptions', async (request, reply) => {
     const input = parseSubscriptionInput(readJsonBody(request));
-    const { subscription, secret } = hub.createSubscription(input);
+    const { subscription, secret } = await hub.createSubscription(input);
     // The secret is shown here and nowhere else.
     return reply
       .code(201)
@@ -43,11 +43,11 @@ export const subscriptionRoutes: FastifyPluginAsync<{ hub: Hub }> = async (app, 
         `id '${String(id)}' does not match the path; omit it or use '${request.params.id}'`,
       );
     }
-    return toPublic(hub.replaceSubscription(request.params.id, parseSubscriptionInput(body)));
+    return toPublic(await hub.replaceSubscription(request.params.id, parseSubscriptionInput(body)));
   });
 
   app.delete<{ Params: { id: string } }>('/v1/subscriptions/:id', async (request) =>
-    toPublic(hub.deleteSubscription(request.params.id)),
+    toPublic(await hub.deleteSubscription(request.params.id)),
   );
 
   app.get<{ Params: { id: string } }>('/v1/subscriptions/:id/deliveries', async (request) => {

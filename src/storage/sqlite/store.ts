@@ -1,6 +1,7 @@
 /**
- * The embedded store: one SQLite file in WAL mode with `synchronous=FULL`, so a committed
- * transaction survives a power cut, and group commit, so that costs one fsync per batch of writes.
+ * The embedded store: one SQLite file in WAL mode. Writes go to a writer thread that commits with
+ * `synchronous=FULL`, so a committed transaction survives a power cut, and group-commits, so that
+ * costs one fsync per batch of writes. Reads run here, on a connection of their own.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,8 +21,8 @@ import type {
   StoredEvent,
   Subscription,
 } from '../ports.js';
-import { GroupCommit } from './group-commit.js';
-import { MIGRATIONS } from './migrations.js';
+import type { NewEvent } from './write-ops.js';
+import { WriterClient } from './writer-client.js';
 
 interface DeliveryRow {
   id: string;
@@ -68,34 +69,26 @@ function toStoredEvent(r: EventRow): StoredEvent {
 }
 
 /** Opens (creating if needed) the store under `dataDir` and brings its schema up to date. */
-export function openSqliteStore(dataDir: string): SqliteStore {
+export async function openSqliteStore(dataDir: string): Promise<SqliteStore> {
   mkdirSync(dataDir, { recursive: true });
-  return new SqliteStore(join(dataDir, 'junction.db'));
+  const path = join(dataDir, 'junction.db');
+  // The writer opens first: it creates the file and applies migrations before anything reads.
+  const writer = await WriterClient.start(path);
+  return new SqliteStore(path, writer);
 }
 
 export class SqliteStore implements EventStore {
   private readonly db: Database.Database;
-  private readonly commits: GroupCommit;
   private closed = false;
   private readonly stmt;
 
-  constructor(path: string) {
-    this.db = new Database(path);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
-    this.db.pragma('foreign_keys = ON');
-    this.db.pragma('busy_timeout = 5000');
-    this.migrate();
-    this.commits = new GroupCommit(this.db);
+  constructor(
+    path: string,
+    private readonly writer: WriterClient,
+  ) {
+    this.db = new Database(path, { readonly: true });
     const db = this.db;
     this.stmt = {
-      insertEvent: db.prepare(
-        'INSERT INTO events (source, id, type, body, received_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
-      ),
-      insertDelivery: db.prepare(
-        `INSERT INTO deliveries (id, subscription_id, event_seq, webhook_id, status, budget_since, next_attempt_at, created_at, updated_at)
-         VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?)`,
-      ),
       due: db.prepare(
         `SELECT d.*, e.body, e.received_at FROM deliveries d JOIN events e ON e.seq = d.event_seq
          WHERE d.next_attempt_at IS NOT NULL AND d.next_attempt_at <= ? ORDER BY d.next_attempt_at LIMIT ?`,
@@ -103,36 +96,15 @@ export class SqliteStore implements EventStore {
       nextDue: db.prepare(
         'SELECT MIN(next_attempt_at) AS t FROM deliveries WHERE next_attempt_at IS NOT NULL',
       ),
-      insertAttempt: db.prepare(
-        `INSERT INTO attempts (delivery_id, n, at, status, outcome, latency_ms, error, response)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      ),
-      updateAfterAttempt: db.prepare(
-        `UPDATE deliveries SET status = ?, attempts = attempts + 1, budget_attempts = budget_attempts + 1,
-           next_attempt_at = ?, last_error = ?, updated_at = ? WHERE id = ?`,
-      ),
-      getDelivery: db.prepare('SELECT attempts FROM deliveries WHERE id = ?'),
-      upsertSubscription: db.prepare(
-        'INSERT INTO subscriptions (id, body) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET body = excluded.body',
-      ),
       getSubscription: db.prepare('SELECT body FROM subscriptions WHERE id = ?'),
       listSubscriptions: db.prepare('SELECT body FROM subscriptions ORDER BY id'),
-      deleteSubscription: db.prepare('DELETE FROM subscriptions WHERE id = ?'),
       eventByKey: db.prepare('SELECT seq, body, received_at FROM events WHERE source = ? AND id = ?'),
+      eventBySeq: db.prepare('SELECT seq, source, id, type FROM events WHERE seq = ?'),
+      deliveryById: db.prepare('SELECT * FROM deliveries WHERE id = ?'),
       deliveriesOfEvent: db.prepare('SELECT * FROM deliveries WHERE event_seq = ? ORDER BY id'),
       attemptsOf: db.prepare('SELECT * FROM attempts WHERE delivery_id = ? ORDER BY n'),
       ping: db.prepare('SELECT 1 AS ok'),
     };
-  }
-
-  private migrate(): void {
-    const version = this.db.pragma('user_version', { simple: true }) as number;
-    for (let v = version; v < MIGRATIONS.length; v++) {
-      this.db.transaction(() => {
-        this.db.exec(MIGRATIONS[v]!);
-        this.db.pragma(`user_version = ${v + 1}`);
-      })();
-    }
   }
 
   private guard(): void {
@@ -144,33 +116,37 @@ export class SqliteStore implements EventStore {
     route: (event: CloudEvent) => Subscription[],
   ): Promise<{ results: AppendResult[]; deliveries: DueDelivery[] }> {
     this.guard();
-    return this.commits.run(() => {
-      const now = Date.now();
-      const results: AppendResult[] = [];
-      const deliveries: DueDelivery[] = [];
-      for (const event of events) {
-        const info = this.stmt.insertEvent.run(
-          event.source,
-          event.id,
-          event.type,
-          JSON.stringify(event),
-          now,
-        );
-        if (info.changes === 0) {
-          results.push({ source: event.source, id: event.id, status: 'duplicate' });
-          continue;
-        }
-        results.push({ source: event.source, id: event.id, status: 'accepted' });
-        const stored: StoredEvent = { seq: Number(info.lastInsertRowid), event, receivedAt: iso(now) };
-        for (const sub of route(event)) {
-          const id = newId('dlv', now);
-          const webhookId = newId('msg', now);
-          this.stmt.insertDelivery.run(id, sub.id, stored.seq, webhookId, now, now, now, now);
-          const delivery: Delivery = {
-            id,
-            subscriptionId: sub.id,
-            eventSeq: stored.seq,
-            webhookId,
+    const now = Date.now();
+    // Routing and serialising happen here, so the writer thread only writes.
+    const rows: NewEvent[] = events.map((event) => ({
+      source: event.source,
+      id: event.id,
+      type: event.type,
+      body: JSON.stringify(event),
+      deliveries: route(event).map((sub) => ({
+        id: newId('dlv', now),
+        webhookId: newId('msg', now),
+        subscriptionId: sub.id,
+      })),
+    }));
+    const seqs = (await this.writer.run({ kind: 'append', now, events: rows })) as (number | null)[];
+    const results: AppendResult[] = [];
+    const deliveries: DueDelivery[] = [];
+    events.forEach((event, i) => {
+      const seq = seqs[i];
+      if (seq === null || seq === undefined) {
+        results.push({ source: event.source, id: event.id, status: 'duplicate' });
+        return;
+      }
+      results.push({ source: event.source, id: event.id, status: 'accepted' });
+      const stored: StoredEvent = { seq, event, receivedAt: iso(now) };
+      for (const d of rows[i]!.deliveries) {
+        deliveries.push({
+          delivery: {
+            id: d.id,
+            subscriptionId: d.subscriptionId,
+            eventSeq: seq,
+            webhookId: d.webhookId,
             status: 'pending',
             attempts: 0,
             budgetAttempts: 0,
@@ -179,38 +155,22 @@ export class SqliteStore implements EventStore {
             lastError: null,
             createdAt: iso(now),
             updatedAt: iso(now),
-          };
-          deliveries.push({ delivery, event: stored });
-        }
+          },
+          event: stored,
+        });
       }
-      return { results, deliveries };
     });
+    return { results, deliveries };
   }
 
-  createSubscription(sub: Subscription): void {
+  async saveSubscription(sub: Subscription): Promise<void> {
     this.guard();
-    this.stmt.upsertSubscription.run(sub.id, JSON.stringify(sub));
+    await this.writer.run({ kind: 'saveSubscription', id: sub.id, body: JSON.stringify(sub) });
   }
 
-  updateSubscription(sub: Subscription): void {
-    this.createSubscription(sub);
-  }
-
-  deleteSubscription(id: string): boolean {
+  async deleteSubscription(id: string): Promise<boolean> {
     this.guard();
-    // Pending deliveries of a deleted subscription have nowhere to go: they end as dead letters.
-    return this.db.transaction(() => {
-      const removed = this.stmt.deleteSubscription.run(id).changes > 0;
-      if (removed) {
-        this.db
-          .prepare(
-            `UPDATE deliveries SET status = 'dead', next_attempt_at = NULL, last_error = 'subscription deleted',
-             updated_at = ? WHERE subscription_id = ? AND next_attempt_at IS NOT NULL`,
-          )
-          .run(Date.now(), id);
-      }
-      return removed;
-    })();
+    return (await this.writer.run({ kind: 'deleteSubscription', id, now: Date.now() })) as boolean;
   }
 
   getSubscription(id: string): Subscription | undefined {
@@ -222,17 +182,6 @@ export class SqliteStore implements EventStore {
     return (this.stmt.listSubscriptions.all() as { body: string }[]).map(
       (r) => JSON.parse(r.body) as Subscription,
     );
-  }
-
-  disableSubscription(id: string, reason: string): void {
-    const sub = this.getSubscription(id);
-    if (!sub) return;
-    this.updateSubscription({
-      ...sub,
-      status: 'disabled',
-      statusReason: reason,
-      updatedAt: new Date().toISOString(),
-    });
   }
 
   due(now: Date, limit: number, exclude: ReadonlySet<string>): DueDelivery[] {
@@ -253,17 +202,21 @@ export class SqliteStore implements EventStore {
 
   async recordAttempt(deliveryId: string, result: AttemptResult): Promise<void> {
     this.guard();
-    return this.commits.run(() => {
-      const a = result.attempt;
-      const at = Date.parse(a.at);
-      this.stmt.insertAttempt.run(deliveryId, a.n, at, a.status, a.outcome, a.latencyMs, a.error, a.response);
-      const [status, next, error]: [DeliveryStatus, number | null, string | null] =
-        result.kind === 'delivered'
-          ? ['delivered', null, null]
-          : result.kind === 'retry'
-            ? ['retrying', result.nextAttemptAt.getTime(), a.error ?? `HTTP ${a.status}`]
-            : ['dead', null, result.reason];
-      this.stmt.updateAfterAttempt.run(status, next, error, Date.now(), deliveryId);
+    const a = result.attempt;
+    const [status, nextAttemptAt, lastError]: [DeliveryStatus, number | null, string | null] =
+      result.kind === 'delivered'
+        ? ['delivered', null, null]
+        : result.kind === 'retry'
+          ? ['retrying', result.nextAttemptAt.getTime(), a.error ?? `HTTP ${a.status}`]
+          : ['dead', null, result.reason];
+    await this.writer.run({
+      kind: 'attempt',
+      deliveryId,
+      attempt: { ...a, at: Date.parse(a.at) },
+      status,
+      nextAttemptAt,
+      lastError,
+      now: Date.now(),
     });
   }
 
@@ -310,43 +263,18 @@ export class SqliteStore implements EventStore {
     return page(rows, limit);
   }
 
-  redrive(selector: { ids: string[] } | { subscriptionId: string }): Delivery[] {
+  async redrive(selector: { ids: string[] } | { subscriptionId: string }): Promise<Delivery[]> {
     this.guard();
-    const now = Date.now();
-    return this.db.transaction(() => {
-      const rows =
-        'ids' in selector
-          ? (selector.ids
-              .map((id) =>
-                this.db.prepare(`SELECT * FROM deliveries WHERE id = ? AND status = 'dead'`).get(id),
-              )
-              .filter(Boolean) as DeliveryRow[])
-          : (this.db
-              .prepare(`SELECT * FROM deliveries WHERE subscription_id = ? AND status = 'dead'`)
-              .all(selector.subscriptionId) as DeliveryRow[]);
-      const update = this.db.prepare(
-        `UPDATE deliveries SET status = 'pending', budget_attempts = 0, budget_since = ?, next_attempt_at = ?,
-         updated_at = ? WHERE id = ?`,
-      );
-      for (const r of rows) update.run(now, now, now, r.id);
-      return rows.map((r) =>
-        toDelivery({
-          ...r,
-          status: 'pending',
-          budget_attempts: 0,
-          budget_since: now,
-          next_attempt_at: now,
-          updated_at: now,
-        }),
-      );
-    })();
+    const ids = (await this.writer.run({ kind: 'redrive', ...selector, now: Date.now() })) as string[];
+    return ids.map((id) => toDelivery(this.stmt.deliveryById.get(id) as DeliveryRow));
   }
 
   eventSummaries(seqs: number[]): Map<number, { source: string; id: string; type: string }> {
-    const stmt = this.db.prepare('SELECT seq, source, id, type FROM events WHERE seq = ?');
     const out = new Map<number, { source: string; id: string; type: string }>();
     for (const seq of new Set(seqs)) {
-      const r = stmt.get(seq) as { seq: number; source: string; id: string; type: string } | undefined;
+      const r = this.stmt.eventBySeq.get(seq) as
+        | { seq: number; source: string; id: string; type: string }
+        | undefined;
       if (r) out.set(seq, { source: r.source, id: r.id, type: r.type });
     }
     return out;
@@ -362,8 +290,8 @@ export class SqliteStore implements EventStore {
 
   async close(): Promise<void> {
     if (this.closed) return;
-    this.commits.flush();
     this.closed = true;
+    await this.writer.close();
     this.db.close();
   }
 }

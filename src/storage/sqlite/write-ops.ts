@@ -1,0 +1,166 @@
+/**
+ * Every write the embedded store makes, as plain data that can cross to the writer thread, and the
+ * code that applies them there. Reads never come here: they run on the main thread's own
+ * connection, which WAL lets read while this one writes.
+ */
+import type Database from 'better-sqlite3';
+import type { DeliveryStatus } from '../ports.js';
+import { MIGRATIONS } from './migrations.js';
+
+export interface NewEvent {
+  source: string;
+  id: string;
+  type: string;
+  /** The event as JSON text, serialised on the main thread. */
+  body: string;
+  deliveries: { id: string; webhookId: string; subscriptionId: string }[];
+}
+
+export type WriteOp =
+  | { kind: 'append'; now: number; events: NewEvent[] }
+  | {
+      kind: 'attempt';
+      deliveryId: string;
+      attempt: {
+        n: number;
+        at: number;
+        status: number | null;
+        outcome: string;
+        latencyMs: number;
+        error: string | null;
+        response: string | null;
+      };
+      status: DeliveryStatus;
+      nextAttemptAt: number | null;
+      lastError: string | null;
+      now: number;
+    }
+  | { kind: 'saveSubscription'; id: string; body: string }
+  | { kind: 'deleteSubscription'; id: string; now: number }
+  | { kind: 'redrive'; ids?: string[]; subscriptionId?: string; now: number };
+
+/** What each op returns: the new sequence numbers (null for a duplicate), a flag, or redriven ids. */
+export type WriteResult = (number | null)[] | boolean | string[] | null;
+
+/** Opens the write connection: WAL, and `synchronous=FULL` so a commit is on disk when it returns. */
+export function openWriteConnection(Sqlite: typeof Database, path: string): Database.Database {
+  const db = new Sqlite(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  const version = db.pragma('user_version', { simple: true }) as number;
+  for (let v = version; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]!);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+  return db;
+}
+
+/** Applies batches of ops, each batch in one transaction and each op in its own savepoint. */
+export class Writer {
+  private readonly stmt;
+  private readonly savepoint: (op: WriteOp) => WriteResult;
+  private readonly batch: (
+    ops: WriteOp[],
+  ) => ({ ok: true; value: WriteResult } | { ok: false; error: string })[];
+
+  constructor(private readonly db: Database.Database) {
+    this.stmt = {
+      insertEvent: db.prepare(
+        'INSERT INTO events (source, id, type, body, received_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+      ),
+      insertDelivery: db.prepare(
+        `INSERT INTO deliveries (id, subscription_id, event_seq, webhook_id, status, budget_since, next_attempt_at, created_at, updated_at)
+         VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?)`,
+      ),
+      insertAttempt: db.prepare(
+        `INSERT INTO attempts (delivery_id, n, at, status, outcome, latency_ms, error, response)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      updateAfterAttempt: db.prepare(
+        `UPDATE deliveries SET status = ?, attempts = attempts + 1, budget_attempts = budget_attempts + 1,
+           next_attempt_at = ?, last_error = ?, updated_at = ? WHERE id = ?`,
+      ),
+      saveSubscription: db.prepare(
+        'INSERT INTO subscriptions (id, body) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET body = excluded.body',
+      ),
+      deleteSubscription: db.prepare('DELETE FROM subscriptions WHERE id = ?'),
+      // Pending deliveries of a deleted subscription have nowhere to go: they end as dead letters.
+      killPending: db.prepare(
+        `UPDATE deliveries SET status = 'dead', next_attempt_at = NULL, last_error = 'subscription deleted',
+         updated_at = ? WHERE subscription_id = ? AND next_attempt_at IS NOT NULL`,
+      ),
+      deadById: db.prepare(`SELECT id FROM deliveries WHERE id = ? AND status = 'dead'`),
+      deadBySubscription: db.prepare(
+        `SELECT id FROM deliveries WHERE subscription_id = ? AND status = 'dead'`,
+      ),
+      redrive: db.prepare(
+        `UPDATE deliveries SET status = 'pending', budget_attempts = 0, budget_since = ?, next_attempt_at = ?,
+         updated_at = ? WHERE id = ?`,
+      ),
+    };
+    // better-sqlite3 turns a transaction function called inside another into a savepoint, so one
+    // failing op rolls back alone and the rest of the batch still commits.
+    this.savepoint = db.transaction((op: WriteOp) => this.apply(op));
+    this.batch = db.transaction((ops: WriteOp[]) =>
+      ops.map((op) => {
+        try {
+          return { ok: true as const, value: this.savepoint(op) };
+        } catch (error) {
+          return { ok: false as const, error: error instanceof Error ? error.message : String(error) };
+        }
+      }),
+    );
+  }
+
+  /** Commits the ops together; throws only when the commit itself fails. */
+  commit(ops: WriteOp[]) {
+    return this.batch(ops);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  private apply(op: WriteOp): WriteResult {
+    const s = this.stmt;
+    switch (op.kind) {
+      case 'append':
+        return op.events.map((e) => {
+          const info = s.insertEvent.run(e.source, e.id, e.type, e.body, op.now);
+          if (info.changes === 0) return null;
+          const seq = Number(info.lastInsertRowid);
+          for (const d of e.deliveries) {
+            s.insertDelivery.run(d.id, d.subscriptionId, seq, d.webhookId, op.now, op.now, op.now, op.now);
+          }
+          return seq;
+        });
+      case 'attempt': {
+        const a = op.attempt;
+        s.insertAttempt.run(op.deliveryId, a.n, a.at, a.status, a.outcome, a.latencyMs, a.error, a.response);
+        s.updateAfterAttempt.run(op.status, op.nextAttemptAt, op.lastError, op.now, op.deliveryId);
+        return null;
+      }
+      case 'saveSubscription':
+        s.saveSubscription.run(op.id, op.body);
+        return null;
+      case 'deleteSubscription': {
+        const removed = s.deleteSubscription.run(op.id).changes > 0;
+        if (removed) s.killPending.run(op.now, op.id);
+        return removed;
+      }
+      case 'redrive': {
+        const rows = (
+          op.ids
+            ? op.ids.map((id) => s.deadById.get(id)).filter(Boolean)
+            : s.deadBySubscription.all(op.subscriptionId)
+        ) as { id: string }[];
+        for (const r of rows) s.redrive.run(op.now, op.now, op.now, r.id);
+        return rows.map((r) => r.id);
+      }
+    }
+  }
+}
