@@ -41,3 +41,19 @@ export type BindingMode = 'binary' | 'structured' | 'batch';
 export function eventKey(event: Pick<CloudEvent, 'source' | 'id'>): string {
   return `${event.source} ${event.id}`;
 }
+
+/**
+ * The JSON text of events that arrived as exactly that text (structured mode), so storing them
+ * does not serialise again what the client already serialised: at ingest rates that is a
+ * measurable share of the work. Held weakly: it lives as long as the event object.
+ */
+const jsonTexts = new WeakMap<CloudEvent, string>();
+
+export function rememberJson(event: CloudEvent, text: string): void {
+  jsonTexts.set(event, text);
+}
+
+/** The event as JSON text: the text it arrived as when known, else serialised now. */
+export function eventJson(event: CloudEvent): string {
+  return jsonTexts.get(event) ?? JSON.stringify(event);
+}

@@ -10,7 +10,7 @@ import {
   UnsupportedMediaTypeError,
   ValidationError,
 } from './errors.js';
-import type { BindingMode, CloudEvent } from './event.js';
+import { type BindingMode, type CloudEvent, rememberJson } from './event.js';
 import { parseJsonText } from './json-text.js';
 import {
   isJsonMediaType,
@@ -88,10 +88,13 @@ export function parseIngest(
       const what = batch ? `a batch may be at most ${limit} bytes (maxBatchBytes)` : tooLargeEvent(limit);
       throw new PayloadTooLargeError(`${BODY} is ${body.length} bytes; ${what}`);
     }
-    const json = parseJsonText(decodeUtf8(body), BODY);
-    return batch
-      ? { mode: 'batch', events: parseBatch(json, limits) }
-      : { mode: 'structured', events: [checked(validateEvent(json, ''), [])] };
+    const text = decodeUtf8(body);
+    const json = parseJsonText(text, BODY);
+    if (batch) return { mode: 'batch', events: parseBatch(json, limits) };
+    const event = checked(validateEvent(json, ''), []);
+    // Validation only ever drops null attributes: with as many members, the text is this event.
+    if (Object.keys(event).length === Object.keys(json as object).length) rememberJson(event, text);
+    return { mode: 'structured', events: [event] };
   }
   // §3.2.1: any application/cloudevents media type is structured mode, whatever its format.
   if (mediaType?.type === 'application' && /^cloudevents(?:[-+]|$)/.test(mediaType.subtype)) {

@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { UnavailableError } from '../../core/errors.js';
-import type { CloudEvent } from '../../core/event.js';
+import { type CloudEvent, eventJson } from '../../core/event.js';
 import { newId } from '../../core/ids.js';
 import type {
   AppendResult,
@@ -122,7 +122,7 @@ export class SqliteStore implements EventStore {
       source: event.source,
       id: event.id,
       type: event.type,
-      body: JSON.stringify(event),
+      body: eventJson(event),
       deliveries: route(event).map((sub) => ({
         id: newId('dlv', now),
         webhookId: newId('msg', now),
