@@ -6,7 +6,7 @@ import {
   UnsupportedMediaTypeError,
   ValidationError,
 } from '../../src/core/errors.js';
-import type { CloudEvent } from '../../src/core/event.js';
+import { type CloudEvent, eventJson } from '../../src/core/event.js';
 import {
   DEFAULT_INGEST_LIMITS,
   encodeEvent,
@@ -556,5 +556,21 @@ describe('cloudevents SDK interoperability', () => {
       (HTTP.toEvent({ headers: bytes.headers, body: bytes.body.toString() }) as SdkEvent<unknown>)
         .data_base64,
     ).toBe('AAEC+g==');
+  });
+});
+
+describe('the JSON text kept for storage', () => {
+  const structured = { 'content-type': 'application/cloudevents+json' };
+
+  it('is the request body when validation changed nothing', () => {
+    const text = '{"specversion":"1.0","id":"t1","source":"/s","type":"t","data":{"a":1}}';
+    const [event] = parseIngest(structured, Buffer.from(text), DEFAULT_INGEST_LIMITS).events;
+    expect(eventJson(event!)).toBe(text);
+  });
+
+  it('is serialised afresh when a null attribute was dropped', () => {
+    const text = '{"specversion":"1.0","id":"t2","source":"/s","type":"t","subject":null}';
+    const [event] = parseIngest(structured, Buffer.from(text), DEFAULT_INGEST_LIMITS).events;
+    expect(JSON.parse(eventJson(event!))).toEqual({ specversion: '1.0', id: 't2', source: '/s', type: 't' });
   });
 });
