@@ -68,6 +68,8 @@ export class Dispatcher {
   /** Attempts begun and not yet recorded: what a drain waits for. */
   private unsettled = 0;
   private timer: NodeJS.Timeout | undefined;
+  /** When the timer will poll next (epoch ms). */
+  private timerAt = 0;
   private running = false;
   private idleWaiters: (() => void)[] = [];
   /** Due deliveries were left in the store for lack of room in memory. */
@@ -119,7 +121,6 @@ export class Dispatcher {
 
   private poll(): void {
     if (!this.running) return;
-    if (this.timer) clearTimeout(this.timer);
     let wait = this.options.pollIntervalMs;
     try {
       const room = this.options.maxQueued - this.queue.length;
@@ -140,7 +141,13 @@ export class Dispatcher {
     } catch (error) {
       this.log.error({ err: error }, 'polling for due deliveries failed');
     }
-    this.timer = setTimeout(() => this.poll(), wait);
+    this.schedulePoll(Date.now() + wait);
+  }
+
+  private schedulePoll(at: number): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = setTimeout(() => this.poll(), Math.max(0, at - Date.now()));
     this.timer.unref();
   }
 
@@ -224,5 +231,9 @@ export class Dispatcher {
     else this.log.info({ ...scope, outcome: result.kind, error: result.attempt.error }, 'attempt failed');
     if (result.kind === 'disable') await this.hooks.disable(sub.id, result.reason);
     await this.store.recordAttempt(delivery.id, result);
+    // A retry due before the next poll would otherwise wait for it: bring the poll forward.
+    if (result.kind === 'retry' && this.running && result.nextAttemptAt.getTime() < this.timerAt) {
+      this.schedulePoll(result.nextAttemptAt.getTime());
+    }
   }
 }

@@ -131,7 +131,14 @@ describe('delivery outcomes', () => {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ ids: [dead.id] }),
     });
-    expect(await res.json()).toEqual({ redriven: 1 });
+    expect(await res.json()).toEqual({ redriven: 1, skipped: [] });
+    const again = await hub.fetch('/v1/dead-letters/redrive', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ids: [dead.id, 'dlv_unknown'] }),
+    });
+    // Already moved, and never existed: both are named rather than passed over in silence.
+    expect(await again.json()).toEqual({ redriven: 0, skipped: [dead.id, 'dlv_unknown'] });
     const redriven = await settled('e-down', 'delivered');
     expect(redriven.attemptLog.map((a) => a.n)).toEqual([1, 2, 3, 4]);
     expect(new Set(hits('/down').map((r) => r.headers['webhook-id']))).toEqual(new Set([dead.webhookId]));
@@ -214,5 +221,32 @@ describe('delivery outcomes', () => {
     };
     expect(rest.items).toHaveLength(1);
     expect(rest.next).toBeNull();
+  });
+});
+
+describe('retry timing', () => {
+  it('sends a retry when it is due, not at the next regular poll', async () => {
+    const slowPoll = await startHub({ env: { JUNCTION_POLL_INTERVAL_MS: '5000' } });
+    try {
+      scripts.set('/timely', (n) => (n === 1 ? { status: 503, headers: { 'retry-after': '1' } } : { status: 200 }));
+      const res = await slowPoll.fetch('/v1/subscriptions', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ sink: `${sink.url}/timely`, types: ['test.timely'] }),
+      });
+      expect(res.status).toBe(201);
+      const sent = await slowPoll.fetch('/v1/events', {
+        method: 'POST',
+        headers: { 'content-type': 'application/cloudevents+json' },
+        body: JSON.stringify({ specversion: '1.0', id: 'e-timely', source: '/retries', type: 'test.timely' }),
+      });
+      expect(sent.status).toBe(202);
+      await waitFor(() => hits('/timely').length === 2, 4_000, 'the retry');
+      const [first, second] = hits('/timely');
+      expect(second!.at - first!.at).toBeGreaterThanOrEqual(950);
+      expect(second!.at - first!.at).toBeLessThan(2_000);
+    } finally {
+      await slowPoll.stop();
+    }
   });
 });

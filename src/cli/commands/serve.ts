@@ -37,7 +37,7 @@ export function toServeOptions(opts: Record<string, unknown>): ServeOptions {
 export function registerServe(program: Command): void {
   program
     .command('serve')
-    .description('Run the Junction hub: HTTP API, delivery workers and the dashboard at /ui.')
+    .description('Run the Junction hub: the HTTP API and the delivery of events to subscriptions.')
     .option('-p, --port <port>', 'TCP port to listen on (default: 8080)', integer({ min: 0, max: 65535 }))
     .option('--host <host>', 'address to bind (default: 127.0.0.1; 0.0.0.0 for all interfaces)')
     .option('--data <dir>', 'directory for the embedded SQLite store and admin key (default: ./.junction)')

@@ -34,11 +34,14 @@ export const deadLetterRoutes: FastifyPluginAsync<{ hub: Hub }> = async (app, { 
       ) {
         throw ValidationError.field('/ids', `ids must be an array of 1 to ${MAX_REDRIVE_IDS} delivery ids`);
       }
-      return { redriven: (await hub.redrive({ ids: ids as string[] })).length };
+      const moved = new Set((await hub.redrive({ ids: ids as string[] })).map((d) => d.id));
+      // Name what was not moved, so a typo or an already-redriven id does not pass unnoticed.
+      const skipped = (ids as string[]).filter((id) => !moved.has(id));
+      return { redriven: moved.size, skipped };
     }
     if (typeof subscription !== 'string' || subscription === '') {
       throw ValidationError.field('/subscription', 'subscription must be a subscription id');
     }
-    return { redriven: (await hub.redrive({ subscriptionId: subscription })).length };
+    return { redriven: (await hub.redrive({ subscriptionId: subscription })).length, skipped: [] };
   });
 };
