@@ -228,7 +228,9 @@ describe('retry timing', () => {
   it('sends a retry when it is due, not at the next regular poll', async () => {
     const slowPoll = await startHub({ env: { JUNCTION_POLL_INTERVAL_MS: '5000' } });
     try {
-      scripts.set('/timely', (n) => (n === 1 ? { status: 503, headers: { 'retry-after': '1' } } : { status: 200 }));
+      scripts.set('/timely', (n) =>
+        n === 1 ? { status: 503, headers: { 'retry-after': '1' } } : { status: 200 },
+      );
       const res = await slowPoll.fetch('/v1/subscriptions', {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
