@@ -71,7 +71,8 @@ export function parseSubscriptionInput(body: unknown): SubscriptionInput {
   }
 
   const protocol = body.protocol ?? 'HTTP';
-  if (protocol !== 'HTTP') err('/protocol', `protocol '${String(protocol)}' is not supported yet; use HTTP`);
+  if (protocol !== 'HTTP')
+    err('/protocol', `protocol ${JSON.stringify(protocol)} is not supported yet; use "HTTP"`);
 
   let types: string[] = [];
   if (body.types !== undefined) {

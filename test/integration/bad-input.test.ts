@@ -775,6 +775,13 @@ const subscriptionCases: SubscriptionCase[] = [
   },
   { name: 'body over 1 MiB', body: sub({ types: ['x'.repeat(MIB)] }), status: 413, says: /1048576/ },
   {
+    // Found by the fuzz test: a value whose toString is not a function broke the error message.
+    name: 'protocol is an object that cannot become a string',
+    body: `{"sink":"${valid.sink}","protocol":{"toString":1,"valueOf":2}}`,
+    status: 400,
+    pointer: '/protocol',
+  },
+  {
     name: 'filters nested 6,000 deep',
     body: `{"sink":"${valid.sink}","filters":[${'{"not":'.repeat(6000)}{"exact":{"type":"a"}}${'}'.repeat(6000)}]}`,
     status: 400,

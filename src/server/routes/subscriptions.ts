@@ -40,7 +40,7 @@ export const subscriptionRoutes: FastifyPluginAsync<{ hub: Hub }> = async (app, 
     if (id !== undefined && id !== request.params.id) {
       throw ValidationError.field(
         '/id',
-        `id '${String(id)}' does not match the path; omit it or use '${request.params.id}'`,
+        `id ${JSON.stringify(id)} does not match the path; omit it or use '${request.params.id}'`,
       );
     }
     return toPublic(await hub.replaceSubscription(request.params.id, parseSubscriptionInput(body)));
