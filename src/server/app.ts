@@ -75,28 +75,26 @@ export function buildApp({ hub, adminKey, logger }: AppOptions): FastifyInstance
     }),
   );
 
-  const keyMatches = keyChecker(adminKey);
-  // A callback hook, not an async one: it runs on every request, and a promise per request shows.
-  app.addHook('onRequest', (request, _reply, done) => {
-    if (!request.url.startsWith('/v1/')) return done();
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
-    if (!match) {
-      return done(
-        new UnauthorizedError(
-          'send Authorization: Bearer <api key>; the admin key is printed on first start and kept in <data>/admin.key',
-        ),
-      );
-    }
-    done(keyMatches(match[1]!) ? undefined : new UnauthorizedError('the API key is not valid'));
-  });
-  app.addHook('onSend', async (request, reply) => {
-    if (reply.statusCode === 401) reply.header('www-authenticate', 'Bearer realm="junction"');
-    void request;
-  });
-
   app.register(healthRoutes, { hub });
-  app.register(eventRoutes, { hub });
-  app.register(subscriptionRoutes, { hub });
-  app.register(deadLetterRoutes, { hub });
+  // Every /v1 route lives in this plugin, whose hook authenticates each of its requests. Deciding
+  // by the matched route, not by the raw URL, is what keeps /%761/... from slipping past.
+  const keyMatches = keyChecker(adminKey);
+  app.register(async (v1) => {
+    // A callback hook, not an async one: it runs on every request, and a promise per request shows.
+    v1.addHook('onRequest', (request, _reply, done) => {
+      const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
+      if (!match) {
+        return done(
+          new UnauthorizedError(
+            'send Authorization: Bearer <api key>; the admin key is printed on first start and kept in <data>/admin.key',
+          ),
+        );
+      }
+      done(keyMatches(match[1]!) ? undefined : new UnauthorizedError('the API key is not valid'));
+    });
+    v1.register(eventRoutes, { hub });
+    v1.register(subscriptionRoutes, { hub });
+    v1.register(deadLetterRoutes, { hub });
+  });
   return app;
 }

@@ -65,6 +65,7 @@ export function toProblem(error: unknown): Problem | undefined {
 }
 
 export function sendProblem(reply: FastifyReply, problem: Problem): FastifyReply {
+  if (problem.status === 401) reply.header('www-authenticate', 'Bearer realm="junction"');
   return reply.code(problem.status).type('application/problem+json').send(problem);
 }
 

@@ -3,6 +3,7 @@
  * resource's whole life, and the bootstrap admin key.
  */
 import { readFileSync, statSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type HubProcess, startHub } from '../helpers/server.js';
@@ -119,6 +120,44 @@ describe('subscriptions', () => {
     expect((await deliveriesOf('r1')).map((d) => d.subscriptionId)).toEqual([id]);
     expect(await deliveriesOf('r2')).toEqual([]);
     expect(await deliveriesOf('r3')).toEqual([]);
+  });
+});
+
+describe('authentication', () => {
+  it('guards every /v1 route however its path is spelled', async () => {
+    const spellings = [
+      '/v1/subscriptions',
+      '/%761/subscriptions',
+      '/v%31/subscriptions',
+      '/v1/%73ubscriptions',
+    ];
+    for (const path of spellings) {
+      const res = await fetch(`${hub.url}${path}`);
+      expect(res.status, path).toBe(401);
+      expect(res.headers.get('www-authenticate'), path).toMatch(/^Bearer/);
+    }
+    const publish = await fetch(`${hub.url}/%761/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/cloudevents+json' },
+      body: JSON.stringify({ specversion: '1.0', id: 'sneaky', source: '/x', type: 't' }),
+    });
+    expect(publish.status).toBe(401);
+    // An absolute URL in the request line, as a proxy would send it.
+    const raw = await new Promise<string>((resolve, reject) => {
+      const { hostname, port } = new URL(hub.url);
+      const socket = connect(Number(port), hostname, () =>
+        socket.end(
+          `GET ${hub.url}/v1/subscriptions HTTP/1.1\r\nhost: ${hostname}\r\nconnection: close\r\n\r\n`,
+        ),
+      );
+      let text = '';
+      socket.on('data', (chunk: Buffer) => {
+        text += chunk.toString();
+      });
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+    });
+    expect(raw).not.toMatch(/^HTTP\/1\.1 2/);
   });
 });
 
