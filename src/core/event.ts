@@ -37,11 +37,6 @@ export const DATA_MEMBERS = new Set(['data', 'data_base64']);
 /** How an event reached the hub over HTTP. */
 export type BindingMode = 'binary' | 'structured' | 'batch';
 
-/** The identity of an event: a second publish of the same pair is a duplicate. */
-export function eventKey(event: Pick<CloudEvent, 'source' | 'id'>): string {
-  return `${event.source} ${event.id}`;
-}
-
 /**
  * The JSON text of events that arrived as exactly that text (structured mode), so storing them
  * does not serialise again what the client already serialised: at ingest rates that is a

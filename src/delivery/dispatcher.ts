@@ -59,6 +59,11 @@ class Fifo<T> {
 }
 
 const USER_AGENT = `Junction/${VERSION}`;
+/** How long a delivery whose attempt could not be recorded is kept from being sent again. */
+const UNRECORDED_HOLD_MS = 30_000;
+/** W3C Trace Context: only well-formed values are forwarded as HTTP headers. */
+const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
+const TRACESTATE = /^[\x20-\x7e]{0,512}$/;
 
 export class Dispatcher {
   private readonly queue = new Fifo<DueDelivery>();
@@ -163,13 +168,18 @@ export class Dispatcher {
         this.active--;
         this.pump();
       };
+      let recorded = true;
       this.attempt(d, release)
-        .catch((error) =>
-          this.log.error({ err: error, delivery: d.delivery.id }, 'attempt failed unexpectedly'),
-        )
+        .catch((error) => {
+          recorded = false;
+          this.log.error({ err: error, delivery: d.delivery.id }, 'could not record an attempt');
+        })
         .finally(() => {
           release();
-          this.inFlight.delete(d.delivery.id);
+          // An attempt whose record failed (storage trouble) would be found due by the very next
+          // poll and sent again and again; it stays held for a while instead.
+          if (recorded) this.inFlight.delete(d.delivery.id);
+          else setTimeout(() => this.inFlight.delete(d.delivery.id), UNRECORDED_HOLD_MS).unref();
           this.unsettled--;
           if (this.unsettled === 0 && !this.running) for (const w of this.idleWaiters.splice(0)) w();
           // Room again while more is due in the store: fetch it now, not at the next tick.
@@ -210,8 +220,10 @@ export class Dispatcher {
       'webhook-signature': signWebhook(sub.secrets, delivery.webhookId, timestamp, message.body),
     };
     const { traceparent, tracestate } = event.event;
-    if (typeof traceparent === 'string') headers.traceparent = traceparent;
-    if (typeof tracestate === 'string') headers.tracestate = tracestate;
+    if (typeof traceparent === 'string' && TRACEPARENT.test(traceparent)) {
+      headers.traceparent = traceparent;
+      if (typeof tracestate === 'string' && TRACESTATE.test(tracestate)) headers.tracestate = tracestate;
+    }
 
     const sent = await this.sink.send({
       url: sub.sink,

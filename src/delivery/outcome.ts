@@ -55,6 +55,19 @@ export function decideOutcome(
     const retryAfter = parseRetryAfter(Array.isArray(header) ? header[0] : header, now);
     return retryOrDead({ ...attempt, error: `HTTP ${s}` }, retryAfter);
   }
+  // undici does not follow redirects, and a delivery should not: the signed request was meant for
+  // this URL. Retrying would only meet the same redirect, so the answer is permanent.
+  if (s >= 300 && s < 400) {
+    const header = sent.headers.location;
+    const location = Array.isArray(header) ? header[0] : header;
+    return {
+      kind: 'dead',
+      attempt: { ...attempt, outcome: 'dead', error: `HTTP ${s}` },
+      reason: location
+        ? `HTTP ${s}: the sink redirected to ${location}; point the subscription at the new URL and redrive`
+        : `HTTP ${s}: the sink answered with a redirect; point the subscription at the new URL and redrive`,
+    };
+  }
   if (s >= 400 && s < 500) {
     return {
       kind: 'dead',

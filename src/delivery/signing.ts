@@ -7,15 +7,9 @@
  */
 import { createHmac } from 'node:crypto';
 
-const keyCache = new Map<string, Buffer>();
-
+/** Decoded on every call: base64 of a short key costs little next to the HMAC, and nothing is kept. */
 function keyOf(secret: string): Buffer {
-  let key = keyCache.get(secret);
-  if (!key) {
-    key = Buffer.from(secret.startsWith('whsec_') ? secret.slice(6) : secret, 'base64');
-    keyCache.set(secret, key);
-  }
-  return key;
+  return Buffer.from(secret.startsWith('whsec_') ? secret.slice(6) : secret, 'base64');
 }
 
 /**

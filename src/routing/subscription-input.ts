@@ -30,9 +30,29 @@ const TOP_LEVEL = new Set([
   'id',
 ]);
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-/** Headers the hub sets on every request; letting a subscription set them would break signing or framing. */
-const RESERVED_HEADER =
-  /^(webhook-|ce-)|^(content-type|content-length|host|transfer-encoding|connection|traceparent|tracestate)$/i;
+/**
+ * Header names a subscription may not set: those the hub sets on every request (overriding them
+ * would break signing or content negotiation), and the hop-by-hop and framing headers that undici
+ * refuses or that would break the request (RFC 9110 §7.6.1, §6.4, §10.1.1).
+ */
+const RESERVED_HEADERS: ReadonlySet<string> = new Set([
+  'content-type',
+  'traceparent',
+  'tracestate',
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+  'expect',
+  'te',
+  'trailer',
+  'host',
+  'content-length',
+]);
+const RESERVED_PREFIX = /^(webhook-|ce-)/i;
+/** RFC 9110 §5.5 field value, limited to visible ASCII, space and tab. */
+const HEADER_VALUE = /^[\t\x20-\x7e]*$/;
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -117,10 +137,13 @@ export function parseSubscriptionInput(body: unknown): SubscriptionInput {
           for (const [name, value] of Object.entries(ps.headers)) {
             const at = `/protocolsettings/headers/${pointerToken(name)}`;
             if (!HEADER_NAME.test(name)) err(at, `'${name}' is not a valid HTTP header name`);
-            else if (RESERVED_HEADER.test(name))
-              err(at, `'${name}' is set by the hub and cannot be overridden`);
-            else if (typeof value !== 'string' || /[\r\n\0]/.test(value))
-              err(at, 'header values must be strings without line breaks');
+            else if (RESERVED_PREFIX.test(name) || RESERVED_HEADERS.has(name.toLowerCase()))
+              err(at, `'${name}' is set by the hub or controls the connection, and cannot be set here`);
+            else if (typeof value !== 'string' || !HEADER_VALUE.test(value))
+              err(
+                at,
+                'header values must be strings of visible ASCII characters, spaces and tabs (RFC 9110); percent-encode or base64 anything else',
+              );
             else headers[name.toLowerCase()] = value;
           }
           protocolsettings.headers = headers;

@@ -28,8 +28,15 @@ export function toPublic(sub: Subscription): PublicSubscription {
   return rest;
 }
 
+/**
+ * Deliveries the dispatcher holds in memory, each with its event: a bound on memory as well as a
+ * queue. A third of a second of work at the measured sustained rate; the rest waits in the store.
+ */
+const MAX_QUEUED = 2_000;
+
 export class Hub {
   private readonly subscriptions = new Map<string, Subscription>();
+  private changes: Promise<unknown> = Promise.resolve();
   private readonly router = new Router();
   private readonly sink: HttpSink;
   readonly dispatcher: Dispatcher;
@@ -49,7 +56,11 @@ export class Hub {
         subscription: (id) => this.subscriptions.get(id),
         disable: (id, reason) => this.disable(id, reason),
       },
-      { concurrency: config.deliveryConcurrency, pollIntervalMs: config.pollIntervalMs, maxQueued: 10_000 },
+      {
+        concurrency: config.deliveryConcurrency,
+        pollIntervalMs: config.pollIntervalMs,
+        maxQueued: MAX_QUEUED,
+      },
       log.child({ component: 'dispatcher' }),
     );
   }
@@ -65,9 +76,11 @@ export class Hub {
     return results;
   }
 
-  async createSubscription(
-    input: SubscriptionInput,
-  ): Promise<{ subscription: Subscription; secret: string }> {
+  createSubscription(input: SubscriptionInput): Promise<{ subscription: Subscription; secret: string }> {
+    return this.serially(() => this.create(input));
+  }
+
+  private async create(input: SubscriptionInput): Promise<{ subscription: Subscription; secret: string }> {
     const now = new Date().toISOString();
     const secret = newSecret();
     const subscription: Subscription = {
@@ -89,7 +102,11 @@ export class Hub {
     return { subscription, secret };
   }
 
-  async replaceSubscription(id: string, input: SubscriptionInput): Promise<Subscription> {
+  replaceSubscription(id: string, input: SubscriptionInput): Promise<Subscription> {
+    return this.serially(() => this.replace(id, input));
+  }
+
+  private async replace(id: string, input: SubscriptionInput): Promise<Subscription> {
     const current = this.getSubscription(id);
     const status = input.status ?? current.status;
     const subscription: Subscription = {
@@ -104,12 +121,14 @@ export class Hub {
     return subscription;
   }
 
-  async deleteSubscription(id: string): Promise<Subscription> {
-    const current = this.getSubscription(id);
-    await this.store.deleteSubscription(id);
-    this.subscriptions.delete(id);
-    this.router.load([...this.subscriptions.values()]);
-    return current;
+  deleteSubscription(id: string): Promise<Subscription> {
+    return this.serially(async () => {
+      const current = this.getSubscription(id);
+      await this.store.deleteSubscription(id);
+      this.subscriptions.delete(id);
+      this.router.load([...this.subscriptions.values()]);
+      return current;
+    });
   }
 
   getSubscription(id: string): Subscription {
@@ -155,26 +174,51 @@ export class Hub {
     return moved;
   }
 
-  /** Drains: waits for attempts in flight, then closes connections and the store. */
+  /**
+   * Drains: waits for attempts in flight, then closes connections and the store. Sends still
+   * waiting on a slow sink halfway through the grace period are aborted, so that they are recorded
+   * as retries before the process has to exit, rather than left unrecorded and sent again.
+   */
   async stop(): Promise<void> {
-    await this.dispatcher.stop();
+    const abort = setTimeout(
+      () => this.sink.abortAll('the hub is shutting down'),
+      this.config.shutdownGraceMs / 2,
+    );
+    abort.unref();
+    try {
+      await this.dispatcher.stop();
+    } finally {
+      clearTimeout(abort);
+    }
     await this.sink.close();
     await this.store.close();
   }
 
-  /** Disables a subscription at once in memory, so no new event routes to it, and then durably. */
-  private async disable(id: string, reason: string): Promise<void> {
-    const sub = this.subscriptions.get(id);
-    if (!sub || sub.status === 'disabled') return;
-    this.log.warn({ subscription: id, reason }, 'subscription disabled');
-    const disabled: Subscription = {
-      ...sub,
-      status: 'disabled',
-      statusReason: reason,
-      updatedAt: new Date().toISOString(),
-    };
-    this.remember(disabled);
-    await this.store.saveSubscription(disabled);
+  /** Disables a subscription after a 410, unless it was deleted or changed meanwhile. */
+  private disable(id: string, reason: string): Promise<void> {
+    return this.serially(async () => {
+      const sub = this.subscriptions.get(id);
+      if (!sub || sub.status === 'disabled') return;
+      this.log.warn({ subscription: id, reason }, 'subscription disabled');
+      const disabled: Subscription = {
+        ...sub,
+        status: 'disabled',
+        statusReason: reason,
+        updatedAt: new Date().toISOString(),
+      };
+      await this.store.saveSubscription(disabled);
+      this.remember(disabled);
+    });
+  }
+
+  /**
+   * Runs subscription changes one at a time, each saved before it is applied in memory, so that a
+   * 410 racing a DELETE or PUT cannot leave memory and the store disagreeing.
+   */
+  private serially<T>(change: () => Promise<T>): Promise<T> {
+    const run = this.changes.then(change, change);
+    this.changes = run.catch(() => undefined);
+    return run;
   }
 
   private remember(sub: Subscription): void {

@@ -167,6 +167,8 @@ interface EventCase extends Expected {
    * closes, and fetch reports that as EPIPE instead of returning the answer.
    */
   raw?: boolean;
+  /** The hub may reset the connection before the client reads its early answer: try again. */
+  resets?: boolean;
 }
 
 function structuredCase(name: string, patch: Record<string, unknown>, expected: Expected): EventCase {
@@ -505,21 +507,27 @@ const eventCases: EventCase[] = [
       notStored: [[SOURCE, id]] as Array<[string, string]>,
       status: 413,
       says: /10485760/,
-      // Sent with fetch, as clients do: the hub answers 413 as soon as it reads Content-Length, and
-      // a raw socket that asked for Connection: close races its own write against that answer.
+      // Sent with fetch, as clients do: the hub answers 413 as soon as it reads Content-Length and
+      // closes the connection, so a client still writing the body may see the reset before the
+      // answer; the case retries on that (see `resets`).
+      resets: true,
     };
   })(),
 ];
 
 describe('POST /v1/events with bad input', () => {
   it.each(eventCases)('$name', async (c) => {
-    const res = c.raw
-      ? await rawPost('/v1/events', c.headers, Buffer.from(c.body))
-      : await hub.fetch('/v1/events', {
-          method: 'POST',
-          headers: c.headers,
-          body: typeof c.body === 'string' ? c.body : new Uint8Array(c.body),
-        });
+    const send = () =>
+      c.raw
+        ? rawPost('/v1/events', c.headers, Buffer.from(c.body))
+        : hub.fetch('/v1/events', {
+            method: 'POST',
+            headers: c.headers,
+            body: typeof c.body === 'string' ? c.body : new Uint8Array(c.body),
+          });
+    let res = await send().catch((error: unknown) => (c.resets ? undefined : Promise.reject(error)));
+    for (let tries = 1; res === undefined && tries < 5; tries++) res = await send().catch(() => undefined);
+    if (res === undefined) throw new Error('every try was reset before the answer arrived');
     await expectProblem(res, c);
     for (const [source, id] of c.notStored)
       expect(await lookupStatus(source, id), `${source} ${id} was stored`).toBe(404);

@@ -73,6 +73,21 @@ describe('validateEvent', () => {
     expect(pointersFor({ id: null })).toEqual(['/id']);
   });
 
+  it('takes traceparent and tracestate as ordinary extensions, whatever their shape', () => {
+    // The dispatcher forwards them as HTTP headers only when they match W3C Trace Context; an odd
+    // value from a producer must not cost the event.
+    for (const [traceparent, tracestate] of [
+      ['00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', 'congo=t61rcWkgMzE'],
+      ['not a traceparent', 'vendor=café'],
+      ['00-4BF92F3577B34DA6A3CE929D0E0E4736-00F067AA0BA902B7-01', 'x'.repeat(600)],
+      ['€', ''],
+    ]) {
+      const result = validateEvent({ ...base, traceparent, tracestate }, '');
+      expect(result.errors, String(traceparent)).toEqual([]);
+      expect(result.event).toMatchObject({ traceparent, tracestate });
+    }
+  });
+
   it('requires specversion to be exactly "1.0"', () => {
     for (const specversion of ['0.3', '1', '1.0.2', 1.0, 1]) {
       expect(errorsFor({ specversion })).toEqual([

@@ -85,6 +85,39 @@ describe('decideOutcome', () => {
     }
   });
 
+  it('3xx is dead at once, naming the Location to point the subscription at', () => {
+    for (const status of [301, 302, 303, 307, 308]) {
+      const result = decideOutcome(
+        fresh,
+        policy,
+        response(status, { location: 'https://new.example.com/hooks' }, 'moved'),
+        at,
+      );
+      expect(result.kind, String(status)).toBe('dead');
+      if (result.kind !== 'dead') continue;
+      expect(result.reason).toBe(
+        `HTTP ${status}: the sink redirected to https://new.example.com/hooks; point the subscription at the new URL and redrive`,
+      );
+      expect(result.attempt).toMatchObject({
+        n: 1,
+        status,
+        outcome: 'dead',
+        error: `HTTP ${status}`,
+        response: 'moved',
+      });
+    }
+  });
+
+  it('3xx without a Location is dead too, and takes the first of several', () => {
+    const bare = decideOutcome(fresh, policy, response(302), at);
+    expect(bare.kind).toBe('dead');
+    if (bare.kind === 'dead') expect(bare.reason).toMatch(/^HTTP 302: the sink answered with a redirect/);
+
+    const many = decideOutcome(fresh, policy, response(301, { location: ['/a', '/b'] }), at);
+    if (many.kind !== 'dead') throw new Error(`expected dead, got ${many.kind}`);
+    expect(many.reason).toMatch(/redirected to \/a;/);
+  });
+
   it('5xx is retried with backoff while the budget lasts', () => {
     for (const status of [500, 502, 504, 599]) {
       const result = decideOutcome(fresh, policy, response(status, {}, 'oops'), at);
@@ -231,7 +264,7 @@ describe('decideOutcome', () => {
 
   it('keeps the response excerpt on every outcome that had a response', () => {
     const excerpt = 'x'.repeat(1024);
-    for (const status of [200, 410, 404, 429, 500]) {
+    for (const status of [200, 301, 410, 404, 429, 500]) {
       expect(decideOutcome(fresh, policy, response(status, {}, excerpt), at).attempt.response).toBe(excerpt);
     }
   });

@@ -1,3 +1,6 @@
+import { randomBytes } from 'node:crypto';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
 import { newSecret } from '../../src/core/ids.js';
@@ -98,5 +101,27 @@ describe('signWebhook', () => {
     const signature = signWebhook([secret], 'msg_e', ts, Buffer.alloc(0));
     expect(() => new Webhook(secret).verify('', headers('msg_e', ts, signature))).not.toThrow();
     expect(signWebhook([], 'msg_e', ts, Buffer.from('{}'))).toBe('');
+  });
+
+  it('keeps nothing per secret: signing with many secrets does not grow the heap', () => {
+    // A cache keyed by secret grew by one entry for every secret ever used, rotated ones included.
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const body = Buffer.from('{}');
+    const secrets = Array.from({ length: 100_000 }, () => `whsec_${randomBytes(24).toString('base64')}`);
+    const sign = (from: number, to: number) => {
+      for (let i = from; i < to; i++) signWebhook([secrets[i]!], 'msg', 1, body);
+    };
+    sign(0, 1_000); // warm up, so that compiled code and pools are counted in the baseline
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    sign(1_000, secrets.length);
+    gc();
+    const grown = process.memoryUsage().heapUsed - before;
+    expect(grown).toBeLessThan(4 * 1024 * 1024);
+    const secret = secrets[7]!;
+    const ts = nowSeconds();
+    const signature = signWebhook([secret], 'msg_gc', ts, body);
+    expect(new Webhook(secret).verify('{}', headers('msg_gc', ts, signature))).toEqual({});
   });
 });

@@ -576,9 +576,42 @@ describe('SqliteStore', () => {
       expect(store.due(FAR, 10, new Set()).map((d) => d.delivery.id)).toEqual([other!.id]);
       expect(await store.deleteSubscription('sub_a')).toBe(false);
     });
+
+    it('keeps a delivery dead when an attempt in flight during the deletion is recorded after it', async () => {
+      const [d] = await one('e1');
+      await store.deleteSubscription('sub_a');
+      await store.recordAttempt(d!.id, {
+        kind: 'retry',
+        attempt: attempt(1, 'retry'),
+        nextAttemptAt: new Date(Date.now() + 1000),
+      });
+      const looked = store.lookupEvent('/shop', 'e1')!.deliveries[0]!;
+      expect(looked).toMatchObject({
+        status: 'dead',
+        nextAttemptAt: null,
+        lastError: 'subscription deleted',
+      });
+      expect(looked.attemptLog).toHaveLength(1);
+    });
   });
 
   describe('durability and closing', () => {
+    it('reports itself unready and refuses writes once the writer thread is gone, and still closes', async () => {
+      // Fault injection: the real writer thread, terminated as a crash of it would end it.
+      await (
+        store as unknown as { writer: { worker: { terminate(): Promise<number> } } }
+      ).writer.worker.terminate();
+      await new Promise((r) => setTimeout(r, 50));
+      expect(store.ping()).toBe(false);
+      await expect(store.append([ev('e1')], toA)).rejects.toBeInstanceOf(UnavailableError);
+      await expect(
+        Promise.race([
+          store.close().then(() => 'closed'),
+          new Promise((r) => setTimeout(() => r('hung'), 2000)),
+        ]),
+      ).resolves.toBe('closed');
+    });
+
     it('keeps everything across close and reopen', async () => {
       const { deliveries } = await store.append([ev('e1'), ev('e2')], toAB);
       const d = deliveries[0]!.delivery;

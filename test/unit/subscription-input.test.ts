@@ -209,6 +209,53 @@ describe('parseSubscriptionInput: errors', () => {
     ]);
   });
 
+  it('rejects header values outside visible ASCII, naming the header and the rule', () => {
+    const bad = {
+      'x-euro': 'price in €',
+      'x-latin1': 'café',
+      'x-del': 'a\x7fb',
+      'x-vt': 'a\vb',
+      'x-cr': 'a\rb',
+      'x-emoji': '🚀',
+    };
+    const errors = errorsOf({ sink: SINK, protocolsettings: { headers: bad } });
+    expect(errors.map((e) => e.pointer)).toEqual(
+      Object.keys(bad).map((h) => `/protocolsettings/headers/${h}`),
+    );
+    for (const e of errors) expect(e.message).toMatch(/visible ASCII/);
+  });
+
+  it('accepts header values of visible ASCII, spaces and tabs, including empty ones', () => {
+    const headers = {
+      authorization: 'Bearer a.b-c_d~e+f/g=',
+      'x-tab': 'a\tb',
+      'x-all': ' !~',
+      'x-empty': '',
+    };
+    expect(
+      parseSubscriptionInput({ sink: SINK, protocolsettings: { headers } }).protocolsettings.headers,
+    ).toEqual(headers);
+  });
+
+  it('rejects hop-by-hop and framing headers, whatever their case', () => {
+    const names = [
+      'Connection',
+      'keep-alive',
+      'Proxy-Connection',
+      'transfer-encoding',
+      'Upgrade',
+      'expect',
+      'TE',
+      'trailer',
+      'Host',
+      'content-length',
+    ];
+    const headers = Object.fromEntries(names.map((h) => [h, 'x']));
+    const errors = errorsOf({ sink: SINK, protocolsettings: { headers } });
+    expect(errors.map((e) => e.pointer)).toEqual(names.map((h) => `/protocolsettings/headers/${h}`));
+    for (const e of errors) expect(e.message).toMatch(/cannot be set/);
+  });
+
   it('checks protocolsettings shape and method', () => {
     expect(pointersOf({ sink: SINK, protocolsettings: 'x' })).toEqual(['/protocolsettings']);
     expect(pointersOf({ sink: SINK, protocolsettings: { method: 'GET' } })).toEqual([

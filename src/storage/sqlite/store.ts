@@ -90,9 +90,9 @@ export class SqliteStore implements EventStore {
     const db = this.db;
     this.stmt = {
       due: db.prepare(
-        `SELECT d.*, e.body, e.received_at FROM deliveries d JOIN events e ON e.seq = d.event_seq
-         WHERE d.next_attempt_at IS NOT NULL AND d.next_attempt_at <= ? ORDER BY d.next_attempt_at LIMIT ?`,
+        'SELECT * FROM deliveries WHERE next_attempt_at IS NOT NULL AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?',
       ),
+      eventBodyBySeq: db.prepare('SELECT seq, body, received_at FROM events WHERE seq = ?'),
       nextDue: db.prepare(
         'SELECT MIN(next_attempt_at) AS t FROM deliveries WHERE next_attempt_at IS NOT NULL',
       ),
@@ -185,11 +185,19 @@ export class SqliteStore implements EventStore {
   }
 
   due(now: Date, limit: number, exclude: ReadonlySet<string>): DueDelivery[] {
-    const rows = this.stmt.due.all(now.getTime(), limit + exclude.size) as (DeliveryRow & EventRow)[];
+    // Delivery rows first, without bodies: the excluded ones (in flight) cost no event read. Then
+    // each event once, shared by all of its deliveries in this page.
+    const rows = this.stmt.due.all(now.getTime(), limit + exclude.size) as DeliveryRow[];
+    const events = new Map<number, StoredEvent>();
     const out: DueDelivery[] = [];
     for (const r of rows) {
       if (exclude.has(r.id)) continue;
-      out.push({ delivery: toDelivery(r), event: toStoredEvent({ ...r, seq: r.event_seq }) });
+      let event = events.get(r.event_seq);
+      if (!event) {
+        event = toStoredEvent(this.stmt.eventBodyBySeq.get(r.event_seq) as EventRow);
+        events.set(r.event_seq, event);
+      }
+      out.push({ delivery: toDelivery(r), event });
       if (out.length === limit) break;
     }
     return out;
@@ -281,6 +289,7 @@ export class SqliteStore implements EventStore {
   }
 
   ping(): boolean {
+    if (!this.writer.healthy) return false;
     try {
       return (this.stmt.ping.get() as { ok: number }).ok === 1;
     } catch {

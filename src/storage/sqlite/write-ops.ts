@@ -59,6 +59,12 @@ export function openWriteConnection(Sqlite: typeof Database, path: string): Data
   return db;
 }
 
+/**
+ * Dead letters moved by one redrive of a whole subscription; the caller repeats until none are
+ * left, so one request cannot hold the writer for minutes.
+ */
+export const MAX_REDRIVE = 10_000;
+
 /** Applies batches of ops, each batch in one transaction and each op in its own savepoint. */
 export class Writer {
   private readonly stmt;
@@ -80,9 +86,11 @@ export class Writer {
         `INSERT INTO attempts (delivery_id, n, at, status, outcome, latency_ms, error, response)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
+      // The attempt is always logged, but moves the delivery only while it is still due: one that a
+      // deletion dead-lettered while its attempt was in flight stays dead.
       updateAfterAttempt: db.prepare(
         `UPDATE deliveries SET status = ?, attempts = attempts + 1, budget_attempts = budget_attempts + 1,
-           next_attempt_at = ?, last_error = ?, updated_at = ? WHERE id = ?`,
+           next_attempt_at = ?, last_error = ?, updated_at = ? WHERE id = ? AND status IN ('pending', 'retrying')`,
       ),
       saveSubscription: db.prepare(
         'INSERT INTO subscriptions (id, body) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET body = excluded.body',
@@ -95,7 +103,7 @@ export class Writer {
       ),
       deadById: db.prepare(`SELECT id FROM deliveries WHERE id = ? AND status = 'dead'`),
       deadBySubscription: db.prepare(
-        `SELECT id FROM deliveries WHERE subscription_id = ? AND status = 'dead'`,
+        `SELECT id FROM deliveries WHERE subscription_id = ? AND status = 'dead' ORDER BY id LIMIT ${MAX_REDRIVE}`,
       ),
       redrive: db.prepare(
         `UPDATE deliveries SET status = 'pending', budget_attempts = 0, budget_since = ?, next_attempt_at = ?,
@@ -110,13 +118,17 @@ export class Writer {
         try {
           return { ok: true as const, value: this.savepoint(op) };
         } catch (error) {
+          // Some errors (disk full, I/O) make SQLite roll back the whole transaction, not just the
+          // savepoint; better-sqlite3 would then run each later op as a transaction of its own.
+          // Fail the batch instead, so that nothing in it is reported other than it is.
+          if (!db.inTransaction) throw error;
           return { ok: false as const, error: error instanceof Error ? error.message : String(error) };
         }
       }),
     );
   }
 
-  /** Commits the ops together; throws only when the commit itself fails. */
+  /** Commits the ops together; throws when the transaction as a whole failed and nothing is stored. */
   commit(ops: WriteOp[]) {
     return this.batch(ops);
   }

@@ -31,6 +31,7 @@ export class WriterClient {
   private nextBatch = 1;
   private readonly inFlight = new Map<number, Waiting[]>();
   private closed = false;
+  private exited = false;
   private failure: Error | undefined;
 
   private constructor(worker: Worker) {
@@ -38,6 +39,7 @@ export class WriterClient {
     worker.on('message', (m: FromWriter) => this.onMessage(m));
     worker.on('error', (error) => this.fail(error));
     worker.on('exit', (code) => {
+      this.exited = true;
       if (!this.closed) this.fail(new Error(`the storage writer thread exited with code ${code}`));
     });
   }
@@ -72,11 +74,17 @@ export class WriterClient {
     });
   }
 
+  /** False once the writer thread has failed: nothing more can be made durable. */
+  get healthy(): boolean {
+    return this.failure === undefined && !this.exited;
+  }
+
   /** Commits what is queued and stops the thread once everything sent is answered. */
   async close(): Promise<void> {
     if (this.closed) return;
-    this.send();
     this.closed = true;
+    if (this.exited) return;
+    this.send();
     const done = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
     this.worker.postMessage({ close: true } satisfies ToWriter);
     await done;
