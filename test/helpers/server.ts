@@ -22,6 +22,10 @@ export interface HubProcess {
   kill(): Promise<void>;
   /** Authenticated fetch against the hub. */
   fetch(path: string, init?: RequestInit): Promise<Response>;
+  /** Creates a subscription; throws unless the hub answers 201. */
+  subscribe(body: Record<string, unknown>): Promise<{ id: string; secret: string }>;
+  /** Publishes one event in structured mode; throws unless the hub answers 202. */
+  publish(event: Record<string, unknown>): Promise<void>;
 }
 
 export function tempDataDir(): string {
@@ -70,6 +74,11 @@ export async function startHub(
       rej(new Error(`hub exited with ${code} before listening:\n${out}`));
     });
   });
+  const authFetch = (path: string, init: RequestInit = {}) => {
+    const headers = new Headers(init.headers);
+    if (!headers.has('authorization')) headers.set('authorization', `Bearer ${TEST_KEY}`);
+    return fetch(url + path, { ...init, headers });
+  };
   return {
     url,
     key: TEST_KEY,
@@ -84,10 +93,23 @@ export async function startHub(
       proc.kill('SIGKILL');
       await exited;
     },
-    fetch(path, init = {}) {
-      const headers = new Headers(init.headers);
-      if (!headers.has('authorization')) headers.set('authorization', `Bearer ${TEST_KEY}`);
-      return fetch(url + path, { ...init, headers });
+    fetch: authFetch,
+    async subscribe(body) {
+      const res = await authFetch('/v1/subscriptions', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      if (res.status !== 201) throw new Error(`subscribe answered ${res.status}: ${await res.text()}`);
+      return (await res.json()) as { id: string; secret: string };
+    },
+    async publish(event) {
+      const res = await authFetch('/v1/events', {
+        method: 'POST',
+        headers: { 'content-type': 'application/cloudevents+json' },
+        body: JSON.stringify({ specversion: '1.0', ...event }),
+      });
+      if (res.status !== 202) throw new Error(`publish answered ${res.status}: ${await res.text()}`);
     },
   };
 }

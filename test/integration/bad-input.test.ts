@@ -19,13 +19,7 @@ let existingId: string;
 beforeAll(async () => {
   sink = await startSink();
   hub = await startHub();
-  const res = await hub.fetch('/v1/subscriptions', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ sink: sink.url, delivery: { maxAttempts: 1 } }),
-  });
-  expect(res.status).toBe(201);
-  existingId = ((await res.json()) as { id: string }).id;
+  existingId = (await hub.subscribe({ sink: sink.url, delivery: { maxAttempts: 1 } })).id;
 });
 
 afterAll(async () => {

@@ -11,18 +11,8 @@ afterEach(async () => {
   for (const fn of cleanup.splice(0).reverse()) await fn().catch(() => {});
 });
 
-async function subscribe(
-  hub: HubProcess,
-  sink: string,
-  delivery: Record<string, unknown> = {},
-): Promise<string> {
-  const res = await hub.fetch('/v1/subscriptions', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ sink, types: ['test.durable'], delivery }),
-  });
-  expect(res.status).toBe(201);
-  return ((await res.json()) as { id: string }).id;
+async function subscribe(hub: HubProcess, sink: string): Promise<string> {
+  return (await hub.subscribe({ sink, types: ['test.durable'] })).id;
 }
 
 function eventBody(id: string): string {

@@ -16,33 +16,14 @@ const scripts = new Map<
 
 const fastRetries = { initialDelayMs: 50, maxDelayMs: 200, maxAttempts: 3, timeoutMs: 500 };
 
+const typeOf = (path: string) => `test${path.replaceAll('/', '.')}`;
+
 async function subscribe(path: string, delivery: Record<string, unknown> = fastRetries): Promise<string> {
-  const res = await hub.fetch('/v1/subscriptions', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      sink: `${sink.url}${path}`,
-      types: [`test${path.replaceAll('/', '.')}`],
-      delivery,
-    }),
-  });
-  expect(res.status).toBe(201);
-  return ((await res.json()) as { id: string }).id;
+  return (await hub.subscribe({ sink: `${sink.url}${path}`, types: [typeOf(path)], delivery })).id;
 }
 
 async function publish(path: string, id: string): Promise<void> {
-  const res = await hub.fetch('/v1/events', {
-    method: 'POST',
-    headers: { 'content-type': 'application/cloudevents+json' },
-    body: JSON.stringify({
-      specversion: '1.0',
-      id,
-      source: '/retries',
-      type: `test${path.replaceAll('/', '.')}`,
-      data: { id },
-    }),
-  });
-  expect(res.status).toBe(202);
+  await hub.publish({ id, source: '/retries', type: typeOf(path), data: { id } });
 }
 
 interface Lookup {

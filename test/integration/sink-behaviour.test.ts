@@ -34,31 +34,14 @@ afterAll(async () => {
   await sink?.close();
 });
 
+const typeOf = (path: string) => `test${path.replaceAll('/', '.')}`;
+
 async function subscribe(path: string): Promise<void> {
-  const res = await hub.fetch('/v1/subscriptions', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      sink: `${sink.url}${path}`,
-      types: [`test${path.replaceAll('/', '.')}`],
-      delivery: fast,
-    }),
-  });
-  expect(res.status).toBe(201);
+  await hub.subscribe({ sink: `${sink.url}${path}`, types: [typeOf(path)], delivery: fast });
 }
 
 async function publish(path: string, id: string): Promise<void> {
-  const res = await hub.fetch('/v1/events', {
-    method: 'POST',
-    headers: { 'content-type': 'application/cloudevents+json' },
-    body: JSON.stringify({
-      specversion: '1.0',
-      id,
-      source: '/sink-behaviour',
-      type: `test${path.replaceAll('/', '.')}`,
-    }),
-  });
-  expect(res.status).toBe(202);
+  await hub.publish({ id, source: '/sink-behaviour', type: typeOf(path) });
 }
 
 interface Delivery {
