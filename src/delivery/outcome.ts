@@ -38,6 +38,13 @@ export function decideOutcome(
     return { kind: 'dead', attempt: { ...attempt, outcome: 'dead' }, reason: `${spent}; last: ${last}` };
   };
 
+  if (!sent.ok && sent.refused) {
+    return {
+      kind: 'dead',
+      attempt: { ...base, status: null, outcome: 'dead', error: sent.error, response: null },
+      reason: `${sent.error}; fix the subscription's headers, then redrive`,
+    };
+  }
   if (!sent.ok) return retryOrDead({ ...base, status: null, error: sent.error, response: null }, undefined);
 
   const attempt = { ...base, status: sent.status, error: null, response: sent.excerpt };

@@ -56,6 +56,20 @@ describe('decideOutcome', () => {
     expect(decideOutcome(d, policy, failure('ECONNREFUSED'), at).attempt.n).toBe(8);
   });
 
+  it('a request the sink refused before sending is dead at once: sending it again cannot help', () => {
+    const refused: HttpSendResult = {
+      ok: false,
+      error: "header 'x' has a bad value",
+      timedOut: false,
+      latencyMs: 0,
+      refused: true,
+    };
+    const result = decideOutcome(fresh, policy, refused, at);
+    expect(result.kind).toBe('dead');
+    expect(result.attempt).toMatchObject({ n: 1, status: null, outcome: 'dead' });
+    expect(result.kind === 'dead' && result.reason).toMatch(/bad value; fix the subscription's headers/);
+  });
+
   it('410 disables the subscription', () => {
     const result = decideOutcome(fresh, policy, response(410, {}, 'gone'), at);
     expect(result.kind).toBe('disable');

@@ -41,7 +41,14 @@ export type HttpSendResult =
       excerpt: string;
       latencyMs: number;
     }
-  | { ok: false; error: string; timedOut: boolean; latencyMs: number };
+  | {
+      ok: false;
+      error: string;
+      timedOut: boolean;
+      latencyMs: number;
+      /** Refused before sending: the request itself is invalid, and sending it again cannot help. */
+      refused?: true;
+    };
 
 /** The reason a send was cut short by `abortAll`, told apart from every other failure by identity. */
 class ShutdownAbort extends Error {
@@ -80,7 +87,7 @@ export class HttpSink {
     const started = performance.now();
     const elapsed = () => performance.now() - started;
     const refused = checkRequest(req);
-    if (refused) return { ok: false, error: refused, timedOut: false, latencyMs: elapsed() };
+    if (refused) return { ok: false, error: refused, timedOut: false, latencyMs: elapsed(), refused: true };
 
     const shutdown = this.shutdown.signal;
     const timer = AbortSignal.timeout(req.timeoutMs);
