@@ -178,7 +178,7 @@ async function main() {
 
   await hub.stop();
   if (COMMIT_PROBE && existsSync(COMMIT_PROBE))
-    console.log(`group commits (whole run): ${readFileSync(COMMIT_PROBE, 'utf8')}`);
+    console.log(`writer-thread commits (whole run): ${readFileSync(COMMIT_PROBE, 'utf8')}`);
   if (CPU_PROF) console.log(`cpu profile of the hub written to ${CPU_PROF}; data left in ${hub.dataDir}`);
   else hub.cleanup();
 

@@ -2,12 +2,12 @@
  * Ingest throughput: 50 keep-alive connections, each posting one ~1 KiB structured CloudEvent per
  * request with a fresh id, for a fixed time; first against a bare node:http server that reads the
  * body and answers 202 (the baseline), then against Junction with no subscriptions, where every 202
- * means the event is durable (SQLite WAL, synchronous=FULL, group commit).
+ * means the event is durable (SQLite WAL, synchronous=FULL, group commit on a writer thread).
  *
  *   npm run bench:ingest                      # 15 s per target after a 3 s warm-up
  *   node bench/ingest.mjs --seconds 5 --warmup 1 --connections 50
  *   INGEST_SECONDS=5 BENCH_CPU_PROF=/tmp/prof node bench/ingest.mjs   # profile the hub
- *   BENCH_COMMIT_PROBE=/tmp/commits.json node bench/ingest.mjs        # group-commit sizes
+ *   BENCH_COMMIT_PROBE=/tmp/commits.json node bench/ingest.mjs        # writer-thread commits
  *
  * The load generator (autocannon, in this process), the baseline server and the hub each run in
  * their own process. Exits non-zero if any request failed or Junction lost an acknowledged event.
@@ -36,7 +36,7 @@ const CONNECTIONS = setting('connections', 'INGEST_CONNECTIONS', 50);
 const TARGET_RATIO = 0.6;
 const SOURCE = '/bench/ingest';
 const CPU_PROF = process.env.BENCH_CPU_PROF || undefined;
-/** A file to write the hub's group-commit statistics to (helpers/commit-probe.mjs). */
+/** A file for the hub's writer-thread commit statistics (helpers/commit-probe.mjs). */
 const COMMIT_PROBE = process.env.BENCH_COMMIT_PROBE || undefined;
 
 const makeBody = eventTemplate({ source: SOURCE, type: 'com.acme.order.created' });
@@ -160,7 +160,7 @@ async function main() {
   const code = await hub.stop();
   const stored = countStored(hub.dataDir, 'run');
   if (COMMIT_PROBE && existsSync(COMMIT_PROBE))
-    console.log(`group commits (warm-up included): ${readFileSync(COMMIT_PROBE, 'utf8')}`);
+    console.log(`writer-thread commits (warm-up included): ${readFileSync(COMMIT_PROBE, 'utf8')}`);
   if (!CPU_PROF) hub.cleanup();
   else console.log(`cpu profile of the hub written to ${CPU_PROF}; data left in ${hub.dataDir}`);
 

@@ -98,8 +98,9 @@ export async function stopChild(child, graceMs = 15_000) {
 
 /**
  * Starts `junction serve` on a free port with a fresh data dir. With `cpuProfDir`, the hub runs
- * under `node --cpu-prof` and writes its profile there when it exits; with `commitProbeOut`, it
- * records its group-commit sizes and durations there (see helpers/commit-probe.mjs).
+ * under `node --cpu-prof` and writes its profile there when it exits; with `commitProbeOut`, its
+ * storage writer thread records ops per commit and commit durations there (helpers/commit-probe.mjs;
+ * the `--import` preload reaches the writer thread because workers inherit `process.execArgv`).
  */
 export async function startJunction({ cpuProfDir, commitProbeOut, env = {} } = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'junction-bench-'));
