@@ -117,8 +117,13 @@ function checkAttribute(name: string, value: unknown): string | undefined {
       }
       return undefined;
     case 'datacontenttype':
-      if (typeof value !== 'string' || parseMediaType(value) === undefined) {
-        return '`datacontenttype` must be a media type (RFC 2046) such as application/json or text/plain; charset=utf-8';
+      // Visible ASCII only: it becomes the Content-Type header of binary-mode deliveries.
+      if (
+        typeof value !== 'string' ||
+        !/^[\t\x20-\x7e]*$/.test(value) ||
+        parseMediaType(value) === undefined
+      ) {
+        return '`datacontenttype` must be a media type (RFC 2046) in ASCII, such as application/json or text/plain; charset=utf-8';
       }
       return undefined;
     case 'time':

@@ -24,7 +24,8 @@ export interface DispatcherOptions {
 
 export interface DispatcherHooks {
   subscription(id: string): Subscription | undefined;
-  disable(id: string, reason: string): Promise<void>;
+  /** Disables the subscription, unless it changed since `seen`, the version the attempt used. */
+  disable(seen: Subscription, reason: string): Promise<void>;
 }
 
 /** A FIFO with O(1) take: Array.prototype.shift is linear, and the queue holds thousands. */
@@ -127,6 +128,11 @@ export class Dispatcher {
   private poll(): void {
     if (!this.running) return;
     let wait = this.options.pollIntervalMs;
+    // With storage down no attempt could be recorded, and each would be sent again: wait it out.
+    if (!this.store.ping()) {
+      this.schedulePoll(Date.now() + wait);
+      return;
+    }
     try {
       const room = this.options.maxQueued - this.queue.length;
       if (room > 0) {
@@ -140,9 +146,8 @@ export class Dispatcher {
       this.pump();
       // A retry due before the next regular poll sets its own alarm; one due already is either
       // queued or in flight, and is not a reason to poll sooner.
-      const next = this.store.nextDueAt();
-      const untilNext = next ? next.getTime() - Date.now() : wait;
-      if (untilNext > 0) wait = Math.min(wait, untilNext);
+      const next = this.store.nextDueAt(new Date());
+      if (next) wait = Math.max(1, Math.min(wait, next.getTime() - Date.now()));
     } catch (error) {
       this.log.error({ err: error }, 'polling for due deliveries failed');
     }
@@ -233,6 +238,12 @@ export class Dispatcher {
       timeoutMs: sub.delivery.timeoutMs,
     });
     release();
+    if (!sent.ok && sent.aborted) {
+      // Shutdown cut the send short: it says nothing about the sink, so it spends no attempt. The
+      // delivery stays due and goes out again, with the same webhook-id, after the next start.
+      this.log.info({ delivery: delivery.id, subscription: sub.id }, 'send aborted by shutdown; left due');
+      return;
+    }
     const result = decideOutcome(delivery, sub.delivery, sent, at);
     const scope = {
       delivery: delivery.id,
@@ -241,7 +252,7 @@ export class Dispatcher {
     };
     if (result.kind === 'delivered') this.log.debug({ ...scope, status: result.attempt.status }, 'delivered');
     else this.log.info({ ...scope, outcome: result.kind, error: result.attempt.error }, 'attempt failed');
-    if (result.kind === 'disable') await this.hooks.disable(sub.id, result.reason);
+    if (result.kind === 'disable') await this.hooks.disable(sub, result.reason);
     await this.store.recordAttempt(delivery.id, result);
     // A retry due before the next poll would otherwise wait for it: bring the poll forward.
     if (result.kind === 'retry' && this.running && result.nextAttemptAt.getTime() < this.timerAt) {

@@ -42,7 +42,7 @@ export function decideOutcome(
     return {
       kind: 'dead',
       attempt: { ...base, status: null, outcome: 'dead', error: sent.error, response: null },
-      reason: `${sent.error}; fix the subscription's headers, then redrive`,
+      reason: `the request could not be sent as it is (${sent.error}); fix the subscription's headers, then redrive`,
     };
   }
   if (!sent.ok) return retryOrDead({ ...base, status: null, error: sent.error, response: null }, undefined);

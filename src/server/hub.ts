@@ -54,7 +54,7 @@ export class Hub {
       this.sink,
       {
         subscription: (id) => this.subscriptions.get(id),
-        disable: (id, reason) => this.disable(id, reason),
+        disable: (seen, reason) => this.disable(seen, reason),
       },
       {
         concurrency: config.deliveryConcurrency,
@@ -194,12 +194,15 @@ export class Hub {
     await this.store.close();
   }
 
-  /** Disables a subscription after a 410, unless it was deleted or changed meanwhile. */
-  private disable(id: string, reason: string): Promise<void> {
+  /**
+   * Disables a subscription after a 410, unless it was deleted or changed since `seen`, the
+   * version the attempt was sent with: a 410 from an old URL must not disable the new one.
+   */
+  private disable(seen: Subscription, reason: string): Promise<void> {
     return this.serially(async () => {
-      const sub = this.subscriptions.get(id);
-      if (!sub || sub.status === 'disabled') return;
-      this.log.warn({ subscription: id, reason }, 'subscription disabled');
+      const sub = this.subscriptions.get(seen.id);
+      if (sub !== seen || sub.status === 'disabled') return;
+      this.log.warn({ subscription: sub.id, reason }, 'subscription disabled');
       const disabled: Subscription = {
         ...sub,
         status: 'disabled',

@@ -7,6 +7,12 @@ import type { DeliveryFormat } from '../core/http-binding.js';
 
 export type SubscriptionStatus = 'active' | 'disabled';
 
+/**
+ * Dead letters moved by one redrive of a whole subscription, oldest first; the caller repeats
+ * while there are more, so one request cannot hold the store for minutes.
+ */
+export const MAX_REDRIVE_PER_CALL = 10_000;
+
 /** A filter expression of the CloudEvents Subscriptions API (one dialect per object). */
 export type Filter = Record<string, unknown>;
 
@@ -122,8 +128,8 @@ export interface EventStore {
 
   /** Deliveries whose next attempt is due, oldest first, skipping the ids in `exclude`. */
   due(now: Date, limit: number, exclude: ReadonlySet<string>): DueDelivery[];
-  /** The earliest time a pending or retrying delivery is due, if any. */
-  nextDueAt(): Date | null;
+  /** The earliest time after `now` that a pending or retrying delivery is due, if any. */
+  nextDueAt(now: Date): Date | null;
   /**
    * Records an attempt and moves the delivery to its next state. Resolves once durable; attempt
    * records are group-committed like ingest, since one fsync per attempt would cap throughput.

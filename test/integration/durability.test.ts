@@ -152,4 +152,35 @@ describe('crash safety', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(sink.received).toHaveLength(3);
   });
+
+  it('on SIGTERM, cuts short a send still waiting on a slow sink without spending its only attempt', async () => {
+    const sink = await startSink((_req, res, n) => {
+      if (n > 0) res.writeHead(200).end('ok'); // the first request is never answered
+    });
+    cleanup.push(() => sink.close());
+    const dataDir = tempDataDir();
+    const env = { JUNCTION_SHUTDOWN_GRACE_MS: '2000' };
+    let hub = await startHub({ dataDir, env });
+    cleanup.push(() => hub.kill());
+    await hub.subscribe({
+      sink: sink.url,
+      types: ['test.durable'],
+      delivery: { maxAttempts: 1, timeoutMs: 60_000 },
+    });
+    await hub.publish({ id: 'slow-1', source: '/durability', type: 'test.durable' });
+    await waitFor(() => sink.received.length === 1, 5_000, 'the attempt in flight');
+    const stopping = Date.now();
+    expect(await hub.stop()).toBe(0);
+    expect(Date.now() - stopping).toBeLessThan(2_000);
+
+    hub = await startHub({ dataDir, env });
+    await waitFor(
+      async () => (await lookup(hub, 'slow-1'))?.deliveries[0]?.status === 'delivered',
+      10_000,
+      'delivered',
+    );
+    const delivery = (await lookup(hub, 'slow-1'))!.deliveries[0]!;
+    expect(delivery.attemptLog).toHaveLength(1);
+    expect(sink.received[1]!.headers['webhook-id']).toBe(sink.received[0]!.headers['webhook-id']);
+  });
 });

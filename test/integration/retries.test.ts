@@ -11,7 +11,7 @@ let sink: Sink;
 /** Per path: what the sink answers to the n-th request on that path. */
 const scripts = new Map<
   string,
-  (n: number) => { status: number; headers?: Record<string, string>; hang?: boolean }
+  (n: number) => { status: number; headers?: Record<string, string>; hang?: boolean; delayMs?: number }
 >();
 
 const fastRetries = { initialDelayMs: 50, maxDelayMs: 200, maxAttempts: 3, timeoutMs: 500 };
@@ -69,7 +69,9 @@ beforeAll(async () => {
     const n = hits(path).length;
     const answer = scripts.get(path)?.(n) ?? { status: 200 };
     if (answer.hang) return; // never answers: the hub must time out
-    res.writeHead(answer.status, answer.headers).end(`answer ${n} from ${path}`);
+    const reply = () => res.writeHead(answer.status, answer.headers).end(`answer ${n} from ${path}`);
+    if (answer.delayMs) setTimeout(reply, answer.delayMs);
+    else reply();
   });
   hub = await startHub();
 });
@@ -140,6 +142,26 @@ describe('delivery outcomes', () => {
     await publish('/gone', 'e-gone-2');
     expect((await lookup('e-gone-2')).deliveries).toEqual([]);
     expect(hits('/gone')).toHaveLength(1);
+  });
+
+  it('does not disable a subscription moved to a new URL when the old one answers 410 late', async () => {
+    scripts.set('/old', () => ({ status: 410, delayMs: 300 }));
+    const subId = await subscribe('/old');
+    await publish('/old', 'e-moved');
+    await waitFor(() => hits('/old').length === 1, 5_000, 'the attempt at the old URL');
+    // While that attempt waits for its answer, the subscription moves to a healthy URL.
+    const put = await hub.fetch(`/v1/subscriptions/${subId}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ sink: `${sink.url}/new`, types: [typeOf('/old')], delivery: fastRetries }),
+    });
+    expect(put.status).toBe(200);
+    await settled('e-moved', 'dead');
+    const sub = (await (await hub.fetch(`/v1/subscriptions/${subId}`)).json()) as {
+      status: string;
+      sink: string;
+    };
+    expect(sub).toMatchObject({ status: 'active', sink: `${sink.url}/new` });
   });
 
   it('waits for Retry-After on 429 before trying again', async () => {

@@ -233,8 +233,9 @@ describe('HttpSink', () => {
   it('abortAll aborts every send in flight, and later sends run normally', async () => {
     const http = new HttpSink({ connectionsPerOrigin: 4 });
     try {
+      const before = hits('/hang').length;
       const inFlight = [1, 2, 3].map(() => http.send(req('/hang', { timeoutMs: 30_000 })));
-      await waitFor(() => hits('/hang').length >= 3, 5_000, 'three requests at the sink');
+      await waitFor(() => hits('/hang').length >= before + 3, 5_000, 'three requests at the sink');
       const started = Date.now();
       http.abortAll('the hub is shutting down');
       const results = await within(1_000, Promise.all(inFlight));
@@ -244,6 +245,7 @@ describe('HttpSink', () => {
           ok: false,
           timedOut: false,
           error: 'aborted: the hub is shutting down',
+          aborted: true,
         });
       }
       expect(await within(2_000, http.send(req('/plain')))).toMatchObject({ ok: true, status: 200 });

@@ -67,7 +67,7 @@ describe('decideOutcome', () => {
     const result = decideOutcome(fresh, policy, refused, at);
     expect(result.kind).toBe('dead');
     expect(result.attempt).toMatchObject({ n: 1, status: null, outcome: 'dead' });
-    expect(result.kind === 'dead' && result.reason).toMatch(/bad value; fix the subscription's headers/);
+    expect(result.kind === 'dead' && result.reason).toMatch(/bad value\); fix the subscription's headers/);
   });
 
   it('410 disables the subscription', () => {

@@ -229,7 +229,9 @@ describe('SqliteStore', () => {
         d2!.id,
         d3!.id,
       ]);
-      expect(store.nextDueAt()!.getTime()).toBe(now + 1_000);
+      expect(store.nextDueAt(new Date(now))!.getTime()).toBe(now + 1_000);
+      // Only what is still ahead counts: a time already past is due, not a reason to wake.
+      expect(store.nextDueAt(new Date(now + 1_500))!.getTime()).toBe(now + 2_000);
     });
 
     it('skips excluded ids and still fills the limit', async () => {
@@ -254,7 +256,7 @@ describe('SqliteStore', () => {
       expect(store.due(FAR, 10, new Set()).map((d) => d.delivery.id)).toEqual([d3!.id]);
       await store.recordAttempt(d3!.id, { kind: 'delivered', attempt: attempt(1, 'delivered') });
       expect(store.due(FAR, 10, new Set())).toEqual([]);
-      expect(store.nextDueAt()).toBeNull();
+      expect(store.nextDueAt(new Date(0))).toBeNull();
     });
   });
 
@@ -590,8 +592,15 @@ describe('SqliteStore', () => {
         status: 'dead',
         nextAttemptAt: null,
         lastError: 'subscription deleted',
+        attempts: 1,
       });
       expect(looked.attemptLog).toHaveLength(1);
+      // Redriven and tried again, the next attempt numbers on rather than colliding with the first.
+      await store.redrive({ ids: [d!.id] });
+      await store.recordAttempt(d!.id, { kind: 'delivered', attempt: attempt(2, 'delivered') });
+      const again = store.lookupEvent('/shop', 'e1')!.deliveries[0]!;
+      expect(again.status).toBe('delivered');
+      expect(again.attemptLog.map((a) => a.n)).toEqual([1, 2]);
     });
   });
 

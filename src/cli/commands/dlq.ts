@@ -126,9 +126,14 @@ Examples:
   );
   redrive.action(async (opts: ClientOptions & { id?: string[]; subscription?: string }) => {
     const request = buildRedriveRequest({ ids: opts.id, subscription: opts.subscription });
-    const answer = await new JunctionClient(opts).send<{ redriven: number; skipped?: string[] }>(request);
+    const answer = await new JunctionClient(opts).send<{
+      redriven: number;
+      skipped?: string[];
+      more?: boolean;
+    }>(request);
     print(`redriven ${answer?.redriven ?? 0}`);
     const skipped = answer?.skipped ?? [];
     if (skipped.length > 0) print(`skipped (unknown, or not dead) ${skipped.join(' ')}`);
+    if (answer?.more) print('more dead letters remain: run the same command again');
   });
 }

@@ -48,6 +48,8 @@ export type HttpSendResult =
       latencyMs: number;
       /** Refused before sending: the request itself is invalid, and sending it again cannot help. */
       refused?: true;
+      /** Cut short by `abortAll`: the attempt says nothing about the sink. */
+      aborted?: true;
     };
 
 /** The reason a send was cut short by `abortAll`, told apart from every other failure by identity. */
@@ -62,8 +64,12 @@ class GuardTimeout extends Error {
 
 export class HttpSink {
   private readonly agent: Agent;
-  /** Aborted by `abortAll`, then replaced, so that it reaches only the sends already in flight. */
-  private shutdown = new AbortController();
+  /**
+   * One controller per send in flight, for `abortAll`. Per send, not one shared signal: Node 20
+   * keeps every signal combined with a long-lived one by AbortSignal.any until that one dies, which
+   * grew by an entry per delivery.
+   */
+  private readonly live = new Set<AbortController>();
 
   constructor(options: { connectionsPerOrigin: number }) {
     this.agent = new Agent({
@@ -89,7 +95,20 @@ export class HttpSink {
     const refused = checkRequest(req);
     if (refused) return { ok: false, error: refused, timedOut: false, latencyMs: elapsed(), refused: true };
 
-    const shutdown = this.shutdown.signal;
+    const own = new AbortController();
+    this.live.add(own);
+    try {
+      return await this.exchange(req, own.signal, elapsed);
+    } finally {
+      this.live.delete(own);
+    }
+  }
+
+  private async exchange(
+    req: HttpSendRequest,
+    shutdown: AbortSignal,
+    elapsed: () => number,
+  ): Promise<HttpSendResult> {
     const timer = AbortSignal.timeout(req.timeoutMs);
     const guard = new AbortController();
     const signal = AbortSignal.any([shutdown, timer, guard.signal]);
@@ -116,7 +135,13 @@ export class HttpSink {
     } catch (error) {
       if (error === shutdown.reason) {
         const reason = (shutdown.reason as ShutdownAbort).message;
-        return { ok: false, error: `aborted: ${reason}`, timedOut: false, latencyMs: elapsed() };
+        return {
+          ok: false,
+          error: `aborted: ${reason}`,
+          timedOut: false,
+          latencyMs: elapsed(),
+          aborted: true,
+        };
       }
       const timedOut = isTimeout(error, timer);
       const message = timedOut ? `no response within ${req.timeoutMs} ms` : describe(error);
@@ -138,9 +163,7 @@ export class HttpSink {
    * outcome: only its excerpt is cut short.
    */
   abortAll(reason: string): void {
-    const current = this.shutdown;
-    this.shutdown = new AbortController();
-    current.abort(new ShutdownAbort(reason));
+    for (const own of this.live) own.abort(new ShutdownAbort(reason));
   }
 
   /**

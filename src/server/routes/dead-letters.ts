@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { ValidationError } from '../../core/errors.js';
+import { MAX_REDRIVE_PER_CALL } from '../../storage/ports.js';
 import { readJsonBody } from '../body.js';
 import type { Hub } from '../hub.js';
 import { readPaging } from '../paging.js';
@@ -42,6 +43,7 @@ export const deadLetterRoutes: FastifyPluginAsync<{ hub: Hub }> = async (app, { 
     if (typeof subscription !== 'string' || subscription === '') {
       throw ValidationError.field('/subscription', 'subscription must be a subscription id');
     }
-    return { redriven: (await hub.redrive({ subscriptionId: subscription })).length, skipped: [] };
+    const redriven = (await hub.redrive({ subscriptionId: subscription })).length;
+    return { redriven, skipped: [], more: redriven === MAX_REDRIVE_PER_CALL };
   });
 };

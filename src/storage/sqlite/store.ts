@@ -93,9 +93,7 @@ export class SqliteStore implements EventStore {
         'SELECT * FROM deliveries WHERE next_attempt_at IS NOT NULL AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?',
       ),
       eventBodyBySeq: db.prepare('SELECT seq, body, received_at FROM events WHERE seq = ?'),
-      nextDue: db.prepare(
-        'SELECT MIN(next_attempt_at) AS t FROM deliveries WHERE next_attempt_at IS NOT NULL',
-      ),
+      nextDue: db.prepare('SELECT MIN(next_attempt_at) AS t FROM deliveries WHERE next_attempt_at > ?'),
       getSubscription: db.prepare('SELECT body FROM subscriptions WHERE id = ?'),
       listSubscriptions: db.prepare('SELECT body FROM subscriptions ORDER BY id'),
       eventByKey: db.prepare('SELECT seq, body, received_at FROM events WHERE source = ? AND id = ?'),
@@ -203,8 +201,8 @@ export class SqliteStore implements EventStore {
     return out;
   }
 
-  nextDueAt(): Date | null {
-    const row = this.stmt.nextDue.get() as { t: number | null };
+  nextDueAt(now: Date): Date | null {
+    const row = this.stmt.nextDue.get(now.getTime()) as { t: number | null };
     return row.t === null ? null : new Date(row.t);
   }
 

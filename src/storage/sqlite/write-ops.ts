@@ -4,7 +4,7 @@
  * connection, which WAL lets read while this one writes.
  */
 import type Database from 'better-sqlite3';
-import type { DeliveryStatus } from '../ports.js';
+import { type DeliveryStatus, MAX_REDRIVE_PER_CALL } from '../ports.js';
 import { MIGRATIONS } from './migrations.js';
 
 export interface NewEvent {
@@ -22,7 +22,6 @@ export type WriteOp =
       kind: 'attempt';
       deliveryId: string;
       attempt: {
-        n: number;
         at: number;
         status: number | null;
         outcome: string;
@@ -59,12 +58,6 @@ export function openWriteConnection(Sqlite: typeof Database, path: string): Data
   return db;
 }
 
-/**
- * Dead letters moved by one redrive of a whole subscription; the caller repeats until none are
- * left, so one request cannot hold the writer for minutes.
- */
-export const MAX_REDRIVE = 10_000;
-
 /** Applies batches of ops, each batch in one transaction and each op in its own savepoint. */
 export class Writer {
   private readonly stmt;
@@ -82,15 +75,19 @@ export class Writer {
         `INSERT INTO deliveries (id, subscription_id, event_seq, webhook_id, status, budget_since, next_attempt_at, created_at, updated_at)
          VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?)`,
       ),
+      // The attempt's number comes from the row, so it stays unique whatever the sender saw.
       insertAttempt: db.prepare(
         `INSERT INTO attempts (delivery_id, n, at, status, outcome, latency_ms, error, response)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+         VALUES (?, (SELECT attempts + 1 FROM deliveries WHERE id = ?), ?, ?, ?, ?, ?, ?)`,
       ),
-      // The attempt is always logged, but moves the delivery only while it is still due: one that a
+      // Every attempt is counted, but moves the delivery only while it is still due: one that a
       // deletion dead-lettered while its attempt was in flight stays dead.
       updateAfterAttempt: db.prepare(
-        `UPDATE deliveries SET status = ?, attempts = attempts + 1, budget_attempts = budget_attempts + 1,
-           next_attempt_at = ?, last_error = ?, updated_at = ? WHERE id = ? AND status IN ('pending', 'retrying')`,
+        `UPDATE deliveries SET attempts = attempts + 1, budget_attempts = budget_attempts + 1, updated_at = ?,
+           status = CASE WHEN status IN ('pending', 'retrying') THEN ? ELSE status END,
+           next_attempt_at = CASE WHEN status IN ('pending', 'retrying') THEN ? ELSE next_attempt_at END,
+           last_error = CASE WHEN status IN ('pending', 'retrying') THEN ? ELSE last_error END
+         WHERE id = ?`,
       ),
       saveSubscription: db.prepare(
         'INSERT INTO subscriptions (id, body) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET body = excluded.body',
@@ -103,7 +100,7 @@ export class Writer {
       ),
       deadById: db.prepare(`SELECT id FROM deliveries WHERE id = ? AND status = 'dead'`),
       deadBySubscription: db.prepare(
-        `SELECT id FROM deliveries WHERE subscription_id = ? AND status = 'dead' ORDER BY id LIMIT ${MAX_REDRIVE}`,
+        `SELECT id FROM deliveries WHERE subscription_id = ? AND status = 'dead' ORDER BY id LIMIT ${MAX_REDRIVE_PER_CALL}`,
       ),
       redrive: db.prepare(
         `UPDATE deliveries SET status = 'pending', budget_attempts = 0, budget_since = ?, next_attempt_at = ?,
@@ -152,8 +149,17 @@ export class Writer {
         });
       case 'attempt': {
         const a = op.attempt;
-        s.insertAttempt.run(op.deliveryId, a.n, a.at, a.status, a.outcome, a.latencyMs, a.error, a.response);
-        s.updateAfterAttempt.run(op.status, op.nextAttemptAt, op.lastError, op.now, op.deliveryId);
+        s.insertAttempt.run(
+          op.deliveryId,
+          op.deliveryId,
+          a.at,
+          a.status,
+          a.outcome,
+          a.latencyMs,
+          a.error,
+          a.response,
+        );
+        s.updateAfterAttempt.run(op.now, op.status, op.nextAttemptAt, op.lastError, op.deliveryId);
         return null;
       }
       case 'saveSubscription':
