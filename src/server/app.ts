@@ -13,7 +13,7 @@ import type { Logger } from 'pino';
 import { UnauthorizedError } from '../core/errors.js';
 import { keyChecker } from '../governance/admin-key.js';
 import type { Hub } from './hub.js';
-import { errorHandler, sendProblem, toProblem } from './problem.js';
+import { errorHandler, sendProblem } from './problem.js';
 import { deadLetterRoutes } from './routes/dead-letters.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
@@ -58,14 +58,7 @@ export function buildApp({ hub, adminKey, logger }: AppOptions): FastifyInstance
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
 
-  app.setErrorHandler((error, request, reply) => {
-    const problem = toProblem(error);
-    if (problem?.status === 413 && (error as { code?: string }).code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      problem.detail = `the request body is over this endpoint's limit of ${request.routeOptions.bodyLimit ?? DEFAULT_BODY_LIMIT} bytes; send less per request`;
-      return sendProblem(reply, problem);
-    }
-    return errorHandler(error, request, reply);
-  });
+  app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((request, reply) =>
     sendProblem(reply, {
       type: 'https://junction.dev/problems/not-found',

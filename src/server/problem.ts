@@ -16,10 +16,16 @@ export interface Problem {
 const TYPE_BASE = 'https://junction.dev/problems/';
 
 /** What to do about each of Fastify's own 4xx errors that a client can cause. */
-const FASTIFY_ERRORS: Record<string, { code: string; detail: (error: FastifyError) => string }> = {
+const FASTIFY_ERRORS: Record<
+  string,
+  { code: string; detail: (request: FastifyRequest | undefined) => string }
+> = {
   FST_ERR_CTP_BODY_TOO_LARGE: {
     code: 'payload-too-large',
-    detail: () => 'the request body is larger than this endpoint accepts; send less data per request',
+    detail: (request) => {
+      const limit = request?.routeOptions.bodyLimit;
+      return `the request body is over this endpoint's limit${limit ? ` of ${limit} bytes` : ''}; send less per request`;
+    },
   },
   FST_ERR_CTP_INVALID_MEDIA_TYPE: {
     code: 'unsupported-media-type',
@@ -38,7 +44,7 @@ const FASTIFY_ERRORS: Record<string, { code: string; detail: (error: FastifyErro
 };
 
 /** Fastify's own 4xx errors, mapped to a message that says what to change. */
-function fromFastify(error: FastifyError): Problem | undefined {
+function fromFastify(error: FastifyError, request: FastifyRequest | undefined): Problem | undefined {
   const status = error.statusCode;
   if (!status || status < 400 || status >= 500) return undefined;
   const known = FASTIFY_ERRORS[error.code];
@@ -46,11 +52,11 @@ function fromFastify(error: FastifyError): Problem | undefined {
     type: TYPE_BASE + (known?.code ?? 'bad-request'),
     title: STATUS_CODES[status] ?? 'Bad request',
     status,
-    detail: known ? known.detail(error) : error.message,
+    detail: known ? known.detail(request) : error.message,
   };
 }
 
-export function toProblem(error: unknown): Problem | undefined {
+export function toProblem(error: unknown, request?: FastifyRequest): Problem | undefined {
   if (error instanceof JunctionError) {
     return {
       type: TYPE_BASE + error.code,
@@ -60,7 +66,7 @@ export function toProblem(error: unknown): Problem | undefined {
       ...(error.errors ? { errors: error.errors } : {}),
     };
   }
-  if (error instanceof Error && 'statusCode' in error) return fromFastify(error as FastifyError);
+  if (error instanceof Error && 'statusCode' in error) return fromFastify(error as FastifyError, request);
   return undefined;
 }
 
@@ -71,7 +77,7 @@ export function sendProblem(reply: FastifyReply, problem: Problem): FastifyReply
 
 /** The app's error handler: known errors as problem+json, anything else logged and a bare 500. */
 export function errorHandler(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  const problem = toProblem(error);
+  const problem = toProblem(error, request);
   if (problem) return sendProblem(reply, problem);
   request.log.error({ err: error }, 'unhandled error');
   return sendProblem(reply, {
