@@ -42,3 +42,14 @@ export class ConnectionError extends CliError {
     super(message, 1, options);
   }
 }
+
+/**
+ * The user pressed Ctrl-C while the CLI was only waiting: nothing failed, and the work goes on in the
+ * hub. It ends the process with 130, the shell's code for an interrupt, so scripts can tell it apart.
+ */
+export class InterruptedError extends CliError {
+  override name = 'InterruptedError';
+  constructor(message: string) {
+    super(message, 130);
+  }
+}

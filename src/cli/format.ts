@@ -39,3 +39,42 @@ export function json(value: unknown): string {
 export function print(text: string): void {
   process.stdout.write(`${text}\n`);
 }
+
+/**
+ * Shows counts by name in a fixed order, leaving out zeros: `delivered 3, dead 1`, or `-` for none.
+ *
+ * @example
+ * formatCounts({ dead: 1, delivered: 3 }, ['delivered', 'dead']); // 'delivered 3, dead 1'
+ */
+export function formatCounts(
+  counts: Record<string, number | undefined> | undefined,
+  order: string[],
+): string {
+  const names = [...order, ...Object.keys(counts ?? {}).filter((name) => !order.includes(name))];
+  const parts = names.filter((name) => (counts?.[name] ?? 0) > 0).map((name) => `${name} ${counts?.[name]}`);
+  return parts.length > 0 ? parts.join(', ') : '-';
+}
+
+/**
+ * Shows a duration in milliseconds in its largest whole units: `7d`, `1h30m`, `250ms`.
+ *
+ * @example
+ * formatDuration(5_400_000); // '1h30m'
+ */
+export function formatDuration(ms: number): string {
+  if (ms < 1_000) return `${ms}ms`;
+  const units: Array<[string, number]> = [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1_000],
+  ];
+  let rest = ms;
+  let text = '';
+  for (const [unit, size] of units) {
+    const amount = Math.floor(rest / size);
+    if (amount > 0) text += `${amount}${unit}`;
+    rest -= amount * size;
+  }
+  return rest > 0 ? `${text}${rest}ms` : text;
+}

@@ -1,15 +1,18 @@
 /** Builds the `junction` command tree and runs it, mapping every outcome to an exit code. */
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../core/version.js';
+import { registerChannels } from './commands/channels.js';
 import { registerDlq } from './commands/dlq.js';
+import { registerEndpoints } from './commands/endpoints.js';
 import { registerEvents } from './commands/events.js';
 import { registerPublish } from './commands/publish.js';
+import { registerReplay } from './commands/replay.js';
 import { registerServe } from './commands/serve.js';
 import { registerSub } from './commands/sub.js';
-import { CliError, UsageError } from './errors.js';
+import { CliError, InterruptedError, UsageError } from './errors.js';
 
 /** Exit codes, as scripts calling `junction` can rely on them. */
-export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
+export const EXIT = { ok: 0, failure: 1, usage: 2, interrupted: 130 } as const;
 
 /**
  * Creates the command tree. Settings made here before `.command()` (exit override, error hint)
@@ -28,19 +31,24 @@ export function createProgram(): Command {
   registerPublish(program);
   registerSub(program);
   registerDlq(program);
+  registerReplay(program);
   registerEvents(program);
+  registerChannels(program);
+  registerEndpoints(program);
   program.addHelpText(
     'after',
     `
 Client commands talk to a running hub: --url (or JUNCTION_URL, default http://127.0.0.1:8080)
-and --key (or JUNCTION_KEY) select it. Exit codes: 0 ok, 1 server or connection error, 2 usage error.
+and --key (or JUNCTION_KEY) select it. Exit codes: 0 ok, 1 server or connection error, 2 usage error,
+130 stopped waiting with Ctrl-C (the work goes on in the hub).
 
 Examples:
   $ junction serve
   $ export JUNCTION_KEY=$(cat .junction/admin.key)
   $ junction sub add --sink https://example.com/hook --type com.acme.order.created
   $ junction publish -t com.acme.order.created -s /shop -d '{"orderId":"1234"}'
-  $ junction events lookup --source /shop --id <id>`,
+  $ junction events lookup --source /shop --id <id>
+  $ junction replay start --subscription sub_01H... --from -1h`,
   );
   return program;
 }
@@ -56,6 +64,10 @@ export async function run(argv: string[]): Promise<number> {
   } catch (err) {
     // Commander has already printed its message (or the help/version text) by the time it throws.
     if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    if (err instanceof InterruptedError) {
+      process.stderr.write(`${err.message}\n`);
+      return err.exitCode;
+    }
     if (err instanceof CliError) {
       const hint = err instanceof UsageError ? '\n(add --help for usage)' : '';
       process.stderr.write(`error: ${err.message}${hint}\n`);

@@ -1,7 +1,41 @@
 /**
  * Every setting of the hub and its default, parsed and checked once at start-up.
  */
-import type { DeliveryPolicy } from '../storage/ports.js';
+import { readFileSync } from 'node:fs';
+import type { BatchPolicy, DeliveryPolicy, RateLimit } from '../storage/ports.js';
+
+/**
+ * A lane for one category of events: its own backlog, concurrency budget and retention, so a flood
+ * on one channel cannot delay another.
+ */
+export interface ChannelConfig {
+  name: string;
+  /** Event types in the channel: exact names, or prefixes ending in `*` (`com.acme.order.*`). */
+  types: string[];
+  /** `stream` pushes events as they come; `batch` sends them in batches (`batch` below). */
+  mode: 'stream' | 'batch';
+  /** Attempts of this channel in flight at once. */
+  concurrency: number;
+  /** How long events are kept (for replay) once nothing is pending for them. */
+  retentionMs: number;
+  /** The batch limits of a `batch` channel, for subscriptions that set none; null for `stream`. */
+  batch: BatchPolicy | null;
+}
+
+/** The circuit breaker of every sink endpoint (one per URL, shared by its subscriptions). */
+export interface BreakerPolicy {
+  /** The sliding window over which the failure ratio is measured. */
+  windowMs: number;
+  /** Requests in the window before the breaker may open. */
+  minRequests: number;
+  /** Share of failed requests in the window (0–1) that opens the breaker. */
+  failureRatio: number;
+  /** How long it stays open before half-opening; doubles after each failed probe, up to maxOpenMs. */
+  openMs: number;
+  maxOpenMs: number;
+  /** Requests let through at once while half-open. */
+  halfOpenProbes: number;
+}
 
 export interface HubConfig {
   port: number;
@@ -20,6 +54,14 @@ export interface HubConfig {
   /** How long SIGTERM waits for requests and attempts in flight before closing anyway. */
   shutdownGraceMs: number;
   logLevel: string;
+  /** Channels by name; `default` is always there and takes every type no other channel names. */
+  channels: ChannelConfig[];
+  breaker: BreakerPolicy;
+  /**
+   * Events waiting for the writer before ingest answers 503 with Retry-After: a bound on memory
+   * when the disk cannot keep up.
+   */
+  maxPendingWrites: number;
 }
 
 export const DEFAULTS: HubConfig = {
@@ -35,6 +77,26 @@ export const DEFAULTS: HubConfig = {
   pollIntervalMs: 500,
   shutdownGraceMs: 20_000,
   logLevel: 'info',
+  channels: [],
+  breaker: {
+    windowMs: 30_000,
+    minRequests: 20,
+    failureRatio: 0.5,
+    openMs: 5_000,
+    maxOpenMs: 5 * 60 * 1000,
+    halfOpenProbes: 2,
+  },
+  maxPendingWrites: 20_000,
+};
+
+/** The channel every type belongs to unless another channel names it. */
+export const DEFAULT_CHANNEL: ChannelConfig = {
+  name: 'default',
+  types: ['*'],
+  mode: 'stream',
+  concurrency: DEFAULTS.deliveryConcurrency,
+  retentionMs: 7 * 24 * 60 * 60 * 1000,
+  batch: null,
 };
 
 /**
@@ -49,62 +111,449 @@ export const DEFAULT_DELIVERY_POLICY: DeliveryPolicy = {
   initialDelayMs: 5_000,
   maxDelayMs: 60 * 60 * 1000,
   maxRetryAfterMs: 60 * 60 * 1000,
+  rateLimit: null,
+  ordering: 'none',
+  onDead: 'skip',
+  batch: null,
+  disableAfterMs: 5 * 24 * 60 * 60 * 1000,
 };
 
 /** Bounds for delivery settings, so a typo cannot make a subscription retry forever or never wait. */
-export const DELIVERY_BOUNDS: Record<Exclude<keyof DeliveryPolicy, 'format'>, [number, number]> = {
+export const DELIVERY_BOUNDS: Record<
+  Exclude<keyof DeliveryPolicy, 'format' | 'rateLimit' | 'ordering' | 'onDead' | 'batch'>,
+  [number, number]
+> = {
   timeoutMs: [100, 120_000],
   maxAttempts: [1, 100],
   maxAgeMs: [1_000, 30 * 24 * 60 * 60 * 1000],
   initialDelayMs: [0, 24 * 60 * 60 * 1000],
   maxDelayMs: [0, 7 * 24 * 60 * 60 * 1000],
   maxRetryAfterMs: [0, 7 * 24 * 60 * 60 * 1000],
+  disableAfterMs: [60_000, 365 * 24 * 60 * 60 * 1000],
 };
 
+/** The batch limits a batch channel or a batching subscription gets for any it leaves out. */
+export const DEFAULT_BATCH_POLICY: BatchPolicy = {
+  maxEvents: 100,
+  maxWaitMs: 1_000,
+  maxBytes: 1024 * 1024,
+};
+
+/**
+ * Bounds of the batch limits. A channel's `maxBytes` is further capped by `maxBatchBytes`, the largest
+ * batch the hub itself accepts.
+ */
+export const BATCH_BOUNDS: Record<keyof BatchPolicy, [number, number]> = {
+  maxEvents: [1, 1_000],
+  maxWaitMs: [0, 60_000],
+  maxBytes: [1_024, 10 * 1024 * 1024],
+};
+
+/**
+ * Bounds of a subscription's rate limit. `perSecond` must be above its lower bound, not at it, and may
+ * be a fraction (0.5 is one request every 2 s).
+ */
+export const RATE_LIMIT_BOUNDS: Record<keyof RateLimit, [number, number]> = {
+  perSecond: [0, 10_000],
+  burst: [1, 10_000],
+  concurrency: [1, 1_000],
+};
+
+/** The concurrency of a configured channel that names none, capped by `deliveryConcurrency`. */
+export const DEFAULT_CHANNEL_CONCURRENCY = 64;
+
+/** A channel name: what the API, metrics and logs show. */
+export const CHANNEL_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+
+/** The problem with a setting, or several: each names the setting's path and what to change. */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
-}
-
-function positiveInt(name: string, value: unknown): number {
-  const n = typeof value === 'string' ? Number(value) : value;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n <= 0) {
-    throw new ConfigError(`${name} must be a positive integer, got ${JSON.stringify(value)}`);
+  constructor(
+    message: string,
+    /** Every problem found, one message each; `message` lists them all. */
+    readonly problems: string[] = [message],
+  ) {
+    super(message);
   }
-  return n;
 }
 
-/** Merges options over environment variables over defaults, and checks each. */
-export function parseConfig(
-  options: Partial<Record<keyof HubConfig, unknown>>,
-  env = process.env,
-): HubConfig {
-  const pick = (key: keyof HubConfig, envName: string) => options[key] ?? env[envName] ?? DEFAULTS[key];
-  const port = Number(pick('port', 'JUNCTION_PORT'));
-  if (!Number.isInteger(port) || port < 0 || port > 65535)
-    throw new ConfigError(`port must be 0-65535, got ${port}`);
-  const config: HubConfig = {
-    port,
-    host: String(pick('host', 'JUNCTION_HOST')),
-    dataDir: String(pick('dataDir', 'JUNCTION_DATA')),
-    adminKey: (options.adminKey as string | undefined) ?? env.JUNCTION_ADMIN_KEY ?? undefined,
-    maxEventBytes: positiveInt('maxEventBytes', pick('maxEventBytes', 'JUNCTION_MAX_EVENT_BYTES')),
-    maxBatchBytes: positiveInt('maxBatchBytes', pick('maxBatchBytes', 'JUNCTION_MAX_BATCH_BYTES')),
-    maxBatchEvents: positiveInt('maxBatchEvents', pick('maxBatchEvents', 'JUNCTION_MAX_BATCH_EVENTS')),
-    deliveryConcurrency: positiveInt(
-      'deliveryConcurrency',
-      pick('deliveryConcurrency', 'JUNCTION_DELIVERY_CONCURRENCY'),
-    ),
-    connectionsPerOrigin: positiveInt(
-      'connectionsPerOrigin',
-      pick('connectionsPerOrigin', 'JUNCTION_CONNECTIONS_PER_ORIGIN'),
-    ),
-    pollIntervalMs: positiveInt('pollIntervalMs', pick('pollIntervalMs', 'JUNCTION_POLL_INTERVAL_MS')),
-    shutdownGraceMs: positiveInt('shutdownGraceMs', pick('shutdownGraceMs', 'JUNCTION_SHUTDOWN_GRACE_MS')),
-    logLevel: String(pick('logLevel', 'JUNCTION_LOG_LEVEL')),
+/**
+ * What `parseConfig` takes from the command line: any setting by its `HubConfig` name (`channels` and
+ * `breaker` in the config file's form), and `config`, the path of a config file.
+ */
+export type ConfigOptions = Partial<Record<keyof HubConfig, unknown>> & { config?: unknown };
+
+/** The environment variable of each setting that has one. */
+const ENV_NAMES: Partial<Record<keyof HubConfig, string>> = {
+  port: 'JUNCTION_PORT',
+  host: 'JUNCTION_HOST',
+  dataDir: 'JUNCTION_DATA',
+  adminKey: 'JUNCTION_ADMIN_KEY',
+  maxEventBytes: 'JUNCTION_MAX_EVENT_BYTES',
+  maxBatchBytes: 'JUNCTION_MAX_BATCH_BYTES',
+  maxBatchEvents: 'JUNCTION_MAX_BATCH_EVENTS',
+  deliveryConcurrency: 'JUNCTION_DELIVERY_CONCURRENCY',
+  connectionsPerOrigin: 'JUNCTION_CONNECTIONS_PER_ORIGIN',
+  pollIntervalMs: 'JUNCTION_POLL_INTERVAL_MS',
+  shutdownGraceMs: 'JUNCTION_SHUTDOWN_GRACE_MS',
+  logLevel: 'JUNCTION_LOG_LEVEL',
+  maxPendingWrites: 'JUNCTION_MAX_PENDING_WRITES',
+};
+
+/** pino's levels: any other name makes the logger throw at start-up. */
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const CHANNEL_KEYS = ['types', 'mode', 'concurrency', 'retentionMs', 'batch'];
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+const show = (v: unknown): string => (v === undefined ? 'nothing' : JSON.stringify(v));
+
+/** One setting as given, and where: the suffix of any message about it says where to change it. */
+interface Given {
+  value: unknown;
+  where: string;
+  /** Command-line options and environment variables may give numbers as text; a JSON file may not. */
+  text: boolean;
+}
+
+/** `an integer from 0 to 65535`, `a positive integer`, … */
+function intRange(min: number, max: number): string {
+  if (max === Number.MAX_SAFE_INTEGER)
+    return min === 1 ? 'a positive integer' : `an integer of at least ${min}`;
+  return `an integer from ${min} to ${max}`;
+}
+
+/** Reads and parses the config file; a file that cannot be read or is not a JSON object throws at once. */
+function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(
+      `cannot read the config file ${path} (${(error as Error).message}); check the path given with --config or JUNCTION_CONFIG`,
+    );
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`the config file ${path} is not valid JSON: ${(error as Error).message}`);
+  }
+  if (!isObject(parsed)) {
+    throw new ConfigError(
+      `the config file ${path} must hold a JSON object of settings, such as {"port": 8080, "channels": {}}`,
+    );
+  }
+  return parsed;
+}
+
+/**
+ * Merges command-line options over environment variables over the config file over `DEFAULTS`, and
+ * checks every setting. The config file is `options.config`, else `JUNCTION_CONFIG`; `channels` and
+ * `breaker` come from it (or from options in the same form). Every problem found is reported in one
+ * ConfigError, each naming the setting's path and what to change.
+ *
+ * @example
+ * parseConfig({ port: 9000 }, { JUNCTION_CONFIG: './junction.json' });
+ * // junction.json: {"channels": {"orders": {"types": ["com.acme.order.*"], "concurrency": 32}}}
+ */
+export function parseConfig(options: ConfigOptions, env: NodeJS.ProcessEnv = process.env): HubConfig {
+  const problems: string[] = [];
+  const report = (message: string) => problems.push(message);
+
+  const path = options.config ?? (env.JUNCTION_CONFIG === '' ? undefined : env.JUNCTION_CONFIG);
+  if (path !== undefined && (typeof path !== 'string' || path === '')) {
+    throw new ConfigError(`config must be the path of a JSON file, got ${show(path)}`);
+  }
+  const file = path === undefined ? undefined : readConfigFile(path);
+  const inFile = ` (in ${path})`;
+  if (file) {
+    const known = Object.keys(DEFAULTS);
+    for (const key of Object.keys(file)) {
+      if (!known.includes(key))
+        report(`unknown setting '${key}'${inFile}; the settings are ${known.join(', ')}`);
+    }
+  }
+
+  const given = (key: keyof HubConfig): Given => {
+    if (options[key] !== undefined) return { value: options[key], where: '', text: true };
+    const envName = ENV_NAMES[key];
+    const fromEnv = envName === undefined ? undefined : env[envName];
+    if (fromEnv !== undefined) return { value: fromEnv, where: ` (from ${envName})`, text: true };
+    if (file && Object.hasOwn(file, key)) return { value: file[key], where: inFile, text: false };
+    return { value: DEFAULTS[key], where: '', text: false };
   };
-  if (config.adminKey === '') config.adminKey = undefined;
+  const int = (key: keyof HubConfig, min: number, max = Number.MAX_SAFE_INTEGER): number => {
+    const g = given(key);
+    const value =
+      g.text && typeof g.value === 'string' && /^\s*-?\d+\s*$/.test(g.value) ? Number(g.value) : g.value;
+    if (typeof value === 'number' && Number.isSafeInteger(value) && value >= min && value <= max)
+      return value;
+    report(`${key} must be ${intRange(min, max)}, got ${show(g.value)}${g.where}`);
+    return DEFAULTS[key] as number;
+  };
+  const str = (key: keyof HubConfig): string => {
+    const g = given(key);
+    if (typeof g.value === 'string' && g.value !== '') return g.value;
+    report(`${key} must be a non-empty string, got ${show(g.value)}${g.where}`);
+    return DEFAULTS[key] as string;
+  };
+
+  const admin = given('adminKey');
+  if (admin.value !== undefined && typeof admin.value !== 'string') {
+    report(`adminKey must be a string, got ${show(admin.value)}${admin.where}`);
+  }
+  const config: HubConfig = {
+    port: int('port', 0, 65535),
+    host: str('host'),
+    dataDir: str('dataDir'),
+    adminKey: typeof admin.value === 'string' && admin.value !== '' ? admin.value : undefined,
+    maxEventBytes: int('maxEventBytes', 1),
+    maxBatchBytes: int('maxBatchBytes', 1),
+    maxBatchEvents: int('maxBatchEvents', 1),
+    deliveryConcurrency: int('deliveryConcurrency', 1),
+    connectionsPerOrigin: int('connectionsPerOrigin', 1),
+    pollIntervalMs: int('pollIntervalMs', 1),
+    shutdownGraceMs: int('shutdownGraceMs', 1),
+    logLevel: str('logLevel'),
+    channels: [],
+    breaker: DEFAULTS.breaker,
+    maxPendingWrites: int('maxPendingWrites', 1),
+  };
+  if (!LOG_LEVELS.includes(config.logLevel)) {
+    report(
+      `logLevel must be one of ${LOG_LEVELS.join(', ')}, got ${show(config.logLevel)}${given('logLevel').where}`,
+    );
+  }
   if (config.maxEventBytes > config.maxBatchBytes) {
-    throw new ConfigError('maxEventBytes cannot exceed maxBatchBytes');
+    report(
+      `maxEventBytes (${config.maxEventBytes}) cannot exceed maxBatchBytes (${config.maxBatchBytes}); raise maxBatchBytes or lower maxEventBytes`,
+    );
+  }
+  const channels = given('channels');
+  config.channels = parseChannels(
+    channels.value === DEFAULTS.channels ? {} : channels.value,
+    config,
+    channels.where,
+    report,
+  );
+  const breaker = given('breaker');
+  config.breaker = parseBreaker(breaker.value, breaker.where, report);
+
+  if (problems.length === 1) throw new ConfigError(problems[0]!, problems);
+  if (problems.length > 1) {
+    throw new ConfigError(
+      `the configuration has ${problems.length} problems:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+      problems,
+    );
   }
   return config;
+}
+
+/** Checks a whole number at `path`; reports and returns undefined when it is missing or out of range. */
+function checkInt(
+  value: unknown,
+  path: string,
+  [min, max]: [number, number],
+  where: string,
+  report: (message: string) => void,
+): number | undefined {
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= min && value <= max) return value;
+  report(`${path} must be ${intRange(min, max)}, got ${show(value)}${where}`);
+  return undefined;
+}
+
+function reportUnknown(
+  raw: Record<string, unknown>,
+  path: string,
+  known: string[],
+  where: string,
+  report: (message: string) => void,
+): void {
+  for (const key of Object.keys(raw)) {
+    if (!known.includes(key)) report(`${path}.${key} is not a setting${where}; use ${known.join(', ')}`);
+  }
+}
+
+/**
+ * Checks the `channels` object (keyed by name) and returns every channel, `default` first. `default`
+ * is always there and always takes every type no other channel names.
+ */
+function parseChannels(
+  raw: unknown,
+  limits: Pick<HubConfig, 'deliveryConcurrency' | 'maxBatchBytes'>,
+  where: string,
+  report: (message: string) => void,
+): ChannelConfig[] {
+  const base: ChannelConfig = { ...DEFAULT_CHANNEL, concurrency: limits.deliveryConcurrency };
+  if (!isObject(raw)) {
+    report(
+      `channels must be an object keyed by channel name, such as {"orders": {"types": ["com.acme.order.*"]}}, got ${show(raw)}${where}`,
+    );
+    return [base];
+  }
+  const result: ChannelConfig[] = [base];
+  /** Each exact type and each prefix (with its `*`), and the channel that has it. */
+  const owner = new Map<string, string>();
+  for (const [name, spec] of Object.entries(raw)) {
+    const path = `channels.${name}`;
+    if (!CHANNEL_NAME.test(name)) {
+      report(
+        `${path}: a channel name must be 1 to 63 lower-case letters, digits, '.', '_' or '-', starting with a letter or digit${where}`,
+      );
+      continue;
+    }
+    if (!isObject(spec)) {
+      report(`${path} must be an object such as {"types": ["com.acme.order.*"]}, got ${show(spec)}${where}`);
+      continue;
+    }
+    reportUnknown(spec, path, CHANNEL_KEYS, where, report);
+    const isDefault = name === 'default';
+    const channel: ChannelConfig = isDefault
+      ? base
+      : {
+          name,
+          types: [],
+          mode: 'stream',
+          concurrency: Math.min(DEFAULT_CHANNEL_CONCURRENCY, limits.deliveryConcurrency),
+          retentionMs: DEFAULT_CHANNEL.retentionMs,
+          batch: null,
+        };
+
+    if (isDefault) {
+      if (spec.types !== undefined)
+        report(
+          `${path}.types cannot be set${where}: the default channel takes every type no other channel names; remove it, and list types in other channels`,
+        );
+    } else {
+      channel.types = checkTypes(spec.types, `${path}.types`, where, report);
+      channel.types.forEach((type, i) => {
+        const other = owner.get(type);
+        if (other !== undefined)
+          report(
+            `${path}.types[${i}]: '${type}' is already in channel '${other}'${where}; a type or prefix can belong to one channel only`,
+          );
+        else owner.set(type, name);
+      });
+    }
+
+    if (spec.mode !== undefined) {
+      if (spec.mode === 'stream' || spec.mode === 'batch') channel.mode = spec.mode;
+      else report(`${path}.mode must be 'stream' or 'batch', got ${show(spec.mode)}${where}`);
+    }
+    if (spec.concurrency !== undefined) {
+      const n = checkInt(
+        spec.concurrency,
+        `${path}.concurrency`,
+        [1, Number.MAX_SAFE_INTEGER],
+        where,
+        report,
+      );
+      if (n !== undefined && n > limits.deliveryConcurrency)
+        report(
+          `${path}.concurrency (${n}) cannot exceed deliveryConcurrency (${limits.deliveryConcurrency})${where}; lower it or raise deliveryConcurrency`,
+        );
+      else if (n !== undefined) channel.concurrency = n;
+    }
+    if (spec.retentionMs !== undefined) {
+      const ms = checkInt(
+        spec.retentionMs,
+        `${path}.retentionMs`,
+        [60_000, Number.MAX_SAFE_INTEGER],
+        where,
+        report,
+      );
+      if (ms !== undefined) channel.retentionMs = ms;
+    }
+    if (channel.mode === 'batch') {
+      channel.batch = parseChannelBatch(spec.batch, `${path}.batch`, limits.maxBatchBytes, where, report);
+    } else if (spec.batch !== undefined && spec.batch !== null) {
+      report(
+        `${path}.batch applies only to a batch channel${where}; set ${path}.mode to 'batch', or remove batch`,
+      );
+    }
+    if (!isDefault) result.push(channel);
+  }
+  return result;
+}
+
+/** Checks a channel's types: exact names, or prefixes ending in `*`; at least one; duplicates dropped. */
+function checkTypes(raw: unknown, path: string, where: string, report: (message: string) => void): string[] {
+  if (!Array.isArray(raw) || raw.length === 0) {
+    report(
+      `${path} must be a non-empty array of event types or prefixes ending in '*', such as ["com.acme.order.*"], got ${show(raw)}${where}`,
+    );
+    return [];
+  }
+  const types: string[] = [];
+  raw.forEach((type, i) => {
+    const at = `${path}[${i}]`;
+    if (typeof type !== 'string' || type === '')
+      report(`${at} must be a non-empty string, got ${show(type)}${where}`);
+    else if (type === '*')
+      report(
+        `${at}: '*' alone would take every type${where}; the default channel does that, so name a prefix`,
+      );
+    else if (type.indexOf('*') !== -1 && type.indexOf('*') !== type.length - 1)
+      report(`${at}: '${type}' may have '*' only at its end, as a prefix such as 'com.acme.order.*'${where}`);
+    else if (!types.includes(type)) types.push(type);
+  });
+  return types;
+}
+
+function parseChannelBatch(
+  raw: unknown,
+  path: string,
+  maxBatchBytes: number,
+  where: string,
+  report: (message: string) => void,
+): BatchPolicy {
+  const batch = { ...DEFAULT_BATCH_POLICY, maxBytes: Math.min(DEFAULT_BATCH_POLICY.maxBytes, maxBatchBytes) };
+  if (raw === undefined || raw === null) return batch;
+  if (!isObject(raw)) {
+    report(`${path} must be an object of maxEvents, maxWaitMs and maxBytes, got ${show(raw)}${where}`);
+    return batch;
+  }
+  reportUnknown(raw, path, Object.keys(BATCH_BOUNDS), where, report);
+  const bounds: Record<keyof BatchPolicy, [number, number]> = {
+    ...BATCH_BOUNDS,
+    maxBytes: [BATCH_BOUNDS.maxBytes[0], maxBatchBytes],
+  };
+  for (const key of Object.keys(bounds) as (keyof BatchPolicy)[]) {
+    if (raw[key] === undefined) continue;
+    const n = checkInt(raw[key], `${path}.${key}`, bounds[key], where, report);
+    if (n !== undefined) batch[key] = n;
+  }
+  return batch;
+}
+
+/** Checks `breaker`, a partial BreakerPolicy over `DEFAULTS.breaker`. */
+function parseBreaker(raw: unknown, where: string, report: (message: string) => void): BreakerPolicy {
+  const breaker = { ...DEFAULTS.breaker };
+  if (!isObject(raw)) {
+    report(`breaker must be an object of circuit breaker settings, got ${show(raw)}${where}`);
+    return breaker;
+  }
+  const keys = Object.keys(DEFAULTS.breaker) as (keyof BreakerPolicy)[];
+  reportUnknown(raw, 'breaker', keys, where, report);
+  for (const key of keys) {
+    const value = raw[key];
+    if (value === undefined) continue;
+    if (key === 'failureRatio') {
+      if (typeof value === 'number' && value > 0 && value <= 1) breaker.failureRatio = value;
+      else
+        report(
+          `breaker.failureRatio must be a number above 0 and at most 1 (0.5 opens at half the requests failing), got ${show(value)}${where}`,
+        );
+      continue;
+    }
+    const n = checkInt(value, `breaker.${key}`, [1, Number.MAX_SAFE_INTEGER], where, report);
+    if (n !== undefined) breaker[key] = n;
+  }
+  if (breaker.maxOpenMs < breaker.openMs) {
+    report(
+      `breaker.maxOpenMs (${breaker.maxOpenMs}) must be at least breaker.openMs (${breaker.openMs})${where}; raise maxOpenMs or lower openMs`,
+    );
+  }
+  return breaker;
 }

@@ -78,7 +78,14 @@ export class ConflictError extends JunctionError {
 
 /** Storage is unreachable or the hub is shutting down; the client should retry later. */
 export class UnavailableError extends JunctionError {
-  override readonly code = 'unavailable';
+  override readonly code: string = 'unavailable';
   override readonly status = 503;
   override readonly title = 'Service unavailable';
+}
+
+/** The store cannot keep up with ingest: the client should slow down and retry after a moment. */
+export class OverloadedError extends UnavailableError {
+  override readonly code = 'overloaded';
+  /** Seconds the client should wait before retrying: sent as `Retry-After`. */
+  readonly retryAfterSeconds: number = 1;
 }

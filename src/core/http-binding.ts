@@ -247,6 +247,19 @@ export function encodeEvent(event: CloudEvent, format: DeliveryFormat, receivedA
   }
 }
 
+/**
+ * Encodes several events as one `application/cloudevents-batch+json` request (§3.3): a JSON array
+ * of events in the structured format.
+ *
+ * @example encodeBatch([a, b]).headers['content-type'] // 'application/cloudevents-batch+json; charset=utf-8'
+ */
+export function encodeBatch(events: CloudEvent[]): EncodedMessage {
+  return {
+    headers: { 'content-type': `${BATCH_TYPE}; charset=utf-8` },
+    body: Buffer.from(JSON.stringify(events)),
+  };
+}
+
 function encodeBinary(event: CloudEvent): EncodedMessage {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(event)) {

@@ -1,89 +1,115 @@
 /**
- * The in-process dispatcher. New deliveries are handed over straight from ingest once durable, so
- * the fast path never waits for a poll; retries and anything left over after a restart are found by
- * polling the store for due deliveries. A delivery is in `inFlight` from the moment it is queued
- * until its attempt is recorded, so no poll can pick it twice. A concurrency slot, though, is held
- * only for the HTTP exchange: waiting for the attempt's record to be durable needs no connection.
+ * The in-process dispatcher. Work is scheduled by lane (one subscription, one channel): each lane
+ * holds a page of due deliveries in memory and reads the next page from the store when it runs
+ * low, so a backlog of any size costs a bounded amount of memory. A lane sends while every gate
+ * lets it: the hub-wide and channel concurrency budgets, the subscription's rate limit and
+ * concurrency, and the circuit breaker of its endpoint. A closed gate holds the lane without
+ * spending an attempt; the lane is looked at again when the gate should open.
+ *
+ * New deliveries are handed over straight from ingest once durable, so the fast path never waits
+ * for a read of the store; retries, deliveries held back by ordering, and anything left over after
+ * a restart are read from the store. A delivery is in its lane's `inFlight` from the moment it is
+ * queued until its attempt is recorded, so no read can pick it twice.
  */
 import type { Logger } from 'pino';
-import { encodeEvent } from '../core/http-binding.js';
+import type { ChannelConfig } from '../core/config.js';
+import type { CloudEvent } from '../core/event.js';
+import { encodeBatch, encodeEvent } from '../core/http-binding.js';
 import { VERSION } from '../core/version.js';
-import type { DueDelivery, EventStore, Subscription } from '../storage/ports.js';
+import type {
+  AttemptResult,
+  BatchPolicy,
+  DueDelivery,
+  EventStore,
+  RateLimit,
+  Subscription,
+} from '../storage/ports.js';
+import { batchReadyAt, batchWebhookId, takeBatch } from './batching.js';
+import { type BreakerOutcome, type Breakers, endpointKey } from './circuit-breaker.js';
+import { Lane, type Queued } from './lane.js';
 import { decideOutcome } from './outcome.js';
+import { TokenBucket } from './rate-limit.js';
 import { signWebhook } from './signing.js';
-import type { HttpSink } from './sinks/http.js';
+import type { HttpSendResult, HttpSink } from './sinks/http.js';
 
 export interface DispatcherOptions {
   /** Attempts in flight at once, across all subscriptions. */
   concurrency: number;
-  /** How often to look for due retries when nothing else wakes the dispatcher. */
+  /** How often to look at the store when nothing else wakes the dispatcher. */
   pollIntervalMs: number;
-  /** Deliveries held in memory at most; the rest wait in the store for a poll. */
+  /** Deliveries held in memory at most, shared among lanes; the rest wait in the store. */
   maxQueued: number;
+  /**
+   * The sink's connections per origin. Sends to one origin are held to this many, because one that
+   * waited inside the connection pool would spend its timeout there and be charged an attempt (or
+   * be recorded as timed out after the sink had answered it).
+   */
+  connectionsPerOrigin: number;
 }
 
 export interface DispatcherHooks {
   subscription(id: string): Subscription | undefined;
+  /** The channel by name; the default channel for a name no longer configured. */
+  channel(name: string): ChannelConfig;
   /** Disables the subscription, unless it changed since `seen`, the version the attempt used. */
   disable(seen: Subscription, reason: string): Promise<void>;
+  /** What an attempt said about the subscription's sink: for disabling one that keeps failing. */
+  verdict(sub: Subscription, healthy: boolean, at: Date): void;
 }
 
-/** A FIFO with O(1) take: Array.prototype.shift is linear, and the queue holds thousands. */
-class Fifo<T> {
-  private items: T[] = [];
-  private head = 0;
-
-  get length(): number {
-    return this.items.length - this.head;
-  }
-
-  push(item: T): void {
-    this.items.push(item);
-  }
-
-  take(): T | undefined {
-    if (this.head >= this.items.length) return undefined;
-    const item = this.items[this.head++];
-    if (this.head > 1024 && this.head * 2 > this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
-    }
-    return item;
-  }
-
-  drain(): T[] {
-    const rest = this.items.slice(this.head);
-    this.items = [];
-    this.head = 0;
-    return rest;
-  }
+/** A subscription's own limits, with the requests it has in flight. */
+interface SubscriptionGate {
+  limit: RateLimit | null;
+  bucket: TokenBucket | null;
+  active: number;
 }
 
 const USER_AGENT = `Junction/${VERSION}`;
+/** Endpoint and origin by subscription version: parsing the sink URL on every send shows at high rates. */
+const targets = new WeakMap<Subscription, { endpoint: string; origin: string }>();
+
+function targetOf(sub: Subscription): { endpoint: string; origin: string } {
+  let target = targets.get(sub);
+  if (target === undefined) {
+    target = { endpoint: endpointKey(sub.sink), origin: new URL(sub.sink).origin };
+    targets.set(sub, target);
+  }
+  return target;
+}
+
+function endpointOf(sub: Subscription): string {
+  return targetOf(sub).endpoint;
+}
 /** How long a delivery whose attempt could not be recorded is kept from being sent again. */
 const UNRECORDED_HOLD_MS = 30_000;
+/** The fewest deliveries a lane may hold in memory, however many lanes share `maxQueued`. */
+const MIN_LANE_QUEUE = 16;
 /** W3C Trace Context: only well-formed values are forwarded as HTTP headers. */
 const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
 const TRACESTATE = /^[\x20-\x7e]{0,512}$/;
 
 export class Dispatcher {
-  private readonly queue = new Fifo<DueDelivery>();
-  private readonly inFlight = new Set<string>();
+  private readonly lanes = new Map<string, Lane>();
+  /** Lanes with deliveries queued in memory. */
+  private readonly working = new Set<Lane>();
+  private readonly gates = new Map<string, SubscriptionGate>();
+  private readonly channelActive = new Map<string, number>();
+  private readonly originActive = new Map<string, number>();
   /** HTTP exchanges under way: bounded by `concurrency`. */
   private active = 0;
   /** Attempts begun and not yet recorded: what a drain waits for. */
   private unsettled = 0;
   private timer: NodeJS.Timeout | undefined;
-  /** When the timer will poll next (epoch ms). */
-  private timerAt = 0;
+  /** When the timer fires next (epoch ms). */
+  private timerAt = Number.POSITIVE_INFINITY;
+  private tickQueued = false;
   private running = false;
   private idleWaiters: (() => void)[] = [];
-  /** Due deliveries were left in the store for lack of room in memory. */
-  private backlog = false;
 
   constructor(
     private readonly store: EventStore,
     private readonly sink: HttpSink,
+    private readonly breakers: Breakers,
     private readonly hooks: DispatcherHooks,
     private readonly options: DispatcherOptions,
     private readonly log: Logger,
@@ -91,24 +117,49 @@ export class Dispatcher {
 
   start(): void {
     this.running = true;
-    this.poll();
+    this.discoverLanes();
+    this.tick();
   }
 
   /** Takes deliveries that ingest just made durable. */
   enqueue(deliveries: DueDelivery[]): void {
     if (!this.running) return;
+    const now = Date.now();
+    let read = false;
     for (const d of deliveries) {
-      // A poll may have found it first: it became visible in the store before this handover.
-      if (this.inFlight.has(d.delivery.id)) continue;
-      // Over the limit, leave it to a poll: it is in the store, due now.
-      if (this.queue.length >= this.options.maxQueued) {
-        this.backlog = true;
-        break;
+      const lane = this.lane(d.delivery.subscriptionId, d.delivery.channel);
+      // An ordered delivery may have to wait for an earlier one of its key, which only the store
+      // knows about (it may be retrying); a full lane leaves the rest to its next read.
+      if (d.delivery.orderKey !== null || lane.more || lane.queue.length >= this.laneCapacity(lane)) {
+        lane.dueBy(now);
+        read = true;
+        continue;
       }
-      this.inFlight.add(d.delivery.id);
-      this.queue.push(d);
+      if (lane.inFlight.has(d.delivery.id)) continue;
+      lane.inFlight.add(d.delivery.id);
+      lane.queue.push({ ...d, queuedAt: now });
+      this.working.add(lane);
     }
+    if (read) this.soon();
     this.pump();
+  }
+
+  /** Looks at the store now: after a redrive or a replay of `subscriptionId`, or of anything. */
+  wake(subscriptionId?: string): void {
+    if (!this.running) return;
+    if (subscriptionId === undefined) this.discoverLanes();
+    else {
+      const sub = this.hooks.subscription(subscriptionId);
+      const now = Date.now();
+      let known = false;
+      for (const lane of this.lanes.values()) {
+        if (lane.subscriptionId !== subscriptionId) continue;
+        lane.dueBy(now);
+        known = true;
+      }
+      if (!known || !sub) this.discoverLanes();
+    }
+    this.soon();
   }
 
   /** Stops taking work and waits for attempts in flight to finish and be recorded. */
@@ -116,116 +167,303 @@ export class Dispatcher {
     this.running = false;
     if (this.timer) clearTimeout(this.timer);
     // Queued but unsent deliveries stay due in the store; dropping them from memory loses nothing.
-    for (const d of this.queue.drain()) this.inFlight.delete(d.delivery.id);
+    for (const lane of this.lanes.values()) {
+      for (const d of lane.queue.drain()) lane.inFlight.delete(d.delivery.id);
+    }
+    this.working.clear();
     if (this.unsettled > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 
-  /** Looks for due deliveries now: after a redrive, say. */
-  wake(): void {
-    this.poll();
+  /** Deliveries queued in memory, across lanes: for tests and metrics. */
+  get queued(): number {
+    let n = 0;
+    for (const lane of this.working) n += lane.queue.length;
+    return n;
   }
 
-  private poll(): void {
-    if (!this.running) return;
-    let wait = this.options.pollIntervalMs;
-    // With storage down no attempt could be recorded, and each would be sent again: wait it out.
-    if (!this.store.ping()) {
-      this.schedulePoll(Date.now() + wait);
-      return;
+  private lane(subscriptionId: string, channel: string): Lane {
+    const key = Lane.key(subscriptionId, channel);
+    let lane = this.lanes.get(key);
+    if (!lane) {
+      lane = new Lane(subscriptionId, channel, Number.POSITIVE_INFINITY);
+      this.lanes.set(key, lane);
     }
+    return lane;
+  }
+
+  /** Finds every lane with work in the store: at start, and when told something changed there. */
+  private discoverLanes(): void {
     try {
-      const room = this.options.maxQueued - this.queue.length;
-      if (room > 0) {
-        const due = this.store.due(new Date(), room, this.inFlight);
-        this.backlog = due.length === room;
-        for (const d of due) {
-          this.inFlight.add(d.delivery.id);
-          this.queue.push(d);
-        }
-      }
-      this.pump();
-      // A retry due before the next regular poll sets its own alarm; one due already is either
-      // queued or in flight, and is not a reason to poll sooner.
-      const next = this.store.nextDueAt(new Date());
-      if (next) wait = Math.max(1, Math.min(wait, next.getTime() - Date.now()));
+      const now = Date.now();
+      for (const l of this.store.lanes()) this.lane(l.subscriptionId, l.channel).dueBy(now);
     } catch (error) {
-      this.log.error({ err: error }, 'polling for due deliveries failed');
+      this.log.error({ err: error }, 'listing lanes with due deliveries failed');
     }
-    this.schedulePoll(Date.now() + wait);
   }
 
-  private schedulePoll(at: number): void {
+  /** How many deliveries a lane may hold: a fair share of `maxQueued`, and room for a full batch. */
+  private laneCapacity(lane: Lane): number {
+    const share = Math.max(MIN_LANE_QUEUE, Math.floor(this.options.maxQueued / Math.max(1, this.lanes.size)));
+    const batch = this.batchPolicy(lane);
+    return batch ? Math.max(share, batch.maxEvents) : share;
+  }
+
+  /** Runs a tick on the next turn of the event loop, once however often it is asked for. */
+  private soon(): void {
+    if (this.tickQueued || !this.running) return;
+    this.tickQueued = true;
+    setImmediate(() => {
+      this.tickQueued = false;
+      this.tick();
+    });
+  }
+
+  /** Asks for a tick at `at` (epoch ms) at the latest. */
+  private alarm(at: number): void {
+    if (!this.running || at >= this.timerAt) return;
     if (this.timer) clearTimeout(this.timer);
     this.timerAt = at;
-    this.timer = setTimeout(() => this.poll(), Math.max(0, at - Date.now()));
+    this.timer = setTimeout(() => this.tick(), Math.max(0, at - Date.now()));
     this.timer.unref();
   }
 
-  private pump(): void {
-    while (this.running && this.active < this.options.concurrency && this.queue.length > 0) {
-      const d = this.queue.take()!;
-      this.active++;
-      this.unsettled++;
-      let released = false;
-      const release = () => {
-        if (released) return;
-        released = true;
-        this.active--;
-        this.pump();
-      };
-      let recorded = true;
-      this.attempt(d, release)
-        .catch((error) => {
-          recorded = false;
-          this.log.error({ err: error, delivery: d.delivery.id }, 'could not record an attempt');
-        })
-        .finally(() => {
-          release();
-          // An attempt whose record failed (storage trouble) would be found due by the very next
-          // poll and sent again and again; it stays held for a while instead.
-          if (recorded) this.inFlight.delete(d.delivery.id);
-          else setTimeout(() => this.inFlight.delete(d.delivery.id), UNRECORDED_HOLD_MS).unref();
-          this.unsettled--;
-          if (this.unsettled === 0 && !this.running) for (const w of this.idleWaiters.splice(0)) w();
-          // Room again while more is due in the store: fetch it now, not at the next tick.
-          if (this.running && this.backlog && this.queue.length < this.options.maxQueued / 2) this.poll();
-        });
+  /** Reads the store for lanes that need it, sends what the gates allow, and sets the next alarm. */
+  private tick(): void {
+    if (!this.running) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timerAt = Number.POSITIVE_INFINITY;
+    const now = Date.now();
+    // With storage down no attempt could be recorded, and each would be sent again: wait it out.
+    if (this.store.ping()) {
+      for (const lane of this.lanes.values()) {
+        if (lane.wantsFetch(now)) this.fetch(lane, now);
+        else if (lane.dueAt !== Number.POSITIVE_INFINITY) this.alarm(lane.dueAt);
+        this.forgetIfIdle(lane);
+      }
+      this.pump();
+    }
+    this.alarm(now + this.options.pollIntervalMs);
+  }
+
+  /** Reads a page of the lane's due deliveries into memory, if it has room and may send. */
+  private fetch(lane: Lane, now: number): void {
+    const sub = this.hooks.subscription(lane.subscriptionId);
+    // An open breaker would only hold what is read: leave it in the store until it half-opens.
+    if (sub?.status === 'active') {
+      const endpoint = endpointOf(sub);
+      if (this.breakers.state(endpoint) === 'open') {
+        this.alarm(this.breakers.readyAt(endpoint));
+        return;
+      }
+    }
+    const room = this.laneCapacity(lane) - lane.queue.length;
+    if (room <= 0) return;
+    try {
+      const due = this.store.dueInLane(lane, new Date(now), room, lane.inFlight);
+      for (const d of due) {
+        lane.inFlight.add(d.delivery.id);
+        lane.queue.push({ ...d, queuedAt: now });
+      }
+      if (lane.queue.length > 0) this.working.add(lane);
+      lane.more = due.length === room;
+      if (!lane.more) {
+        lane.dueAt = this.store.nextDueInLane(lane, new Date(now))?.getTime() ?? Number.POSITIVE_INFINITY;
+        if (lane.dueAt !== Number.POSITIVE_INFINITY) this.alarm(lane.dueAt);
+      }
+    } catch (error) {
+      this.log.error({ err: error, subscription: lane.subscriptionId }, 'reading due deliveries failed');
     }
   }
 
-  /** Sends one delivery, calls `release` once the HTTP exchange is over, then records the outcome. */
-  private async attempt({ delivery, event }: DueDelivery, release: () => void): Promise<void> {
-    const sub = this.hooks.subscription(delivery.subscriptionId);
-    const at = new Date();
-    if (sub?.status !== 'active') {
-      const reason = sub ? `subscription is ${sub.status}` : 'subscription deleted';
-      await this.store.recordAttempt(delivery.id, {
-        kind: 'dead',
-        attempt: {
-          n: delivery.attempts + 1,
-          at: at.toISOString(),
-          status: null,
-          outcome: 'dead',
-          latencyMs: 0,
-          error: reason,
-          response: null,
-        },
-        reason,
-      });
-      return;
+  /** Drops a lane that has nothing left and whose subscription is gone. */
+  private forgetIfIdle(lane: Lane): void {
+    if (lane.queue.length > 0 || lane.inFlight.size > 0 || lane.more) return;
+    if (lane.dueAt !== Number.POSITIVE_INFINITY && this.hooks.subscription(lane.subscriptionId)) return;
+    this.lanes.delete(Lane.key(lane.subscriptionId, lane.channel));
+  }
+
+  /** Sends from lanes in turn, one request each per round, while slots and gates allow. */
+  private pump(): void {
+    let progressed = true;
+    while (progressed && this.running && this.active < this.options.concurrency) {
+      progressed = false;
+      for (const lane of [...this.working]) {
+        if (this.active >= this.options.concurrency) break;
+        if (lane.queue.length === 0) {
+          this.working.delete(lane);
+          continue;
+        }
+        if (this.trySend(lane)) progressed = true;
+      }
     }
-    const message = encodeEvent(event.event, sub.delivery.format, new Date(event.receivedAt));
+  }
+
+  private batchPolicy(lane: Lane): BatchPolicy | null {
+    const sub = this.hooks.subscription(lane.subscriptionId);
+    if (sub?.delivery.batch) return sub.delivery.batch;
+    // A batch channel batches for every subscription that can take a batch: the webhook format is
+    // one plain JSON object per request, so those subscriptions get one event at a time.
+    const channel = this.hooks.channel(lane.channel);
+    return channel.mode === 'batch' && sub?.delivery.format !== 'webhook' ? channel.batch : null;
+  }
+
+  private gate(sub: Subscription): SubscriptionGate {
+    let gate = this.gates.get(sub.id);
+    // A replaced subscription brings a new policy object: start its limit afresh.
+    if (!gate || gate.limit !== sub.delivery.rateLimit) {
+      const limit = sub.delivery.rateLimit;
+      gate = {
+        limit,
+        bucket: limit ? new TokenBucket(limit.perSecond, limit.burst) : null,
+        active: gate?.active ?? 0,
+      };
+      this.gates.set(sub.id, gate);
+    }
+    return gate;
+  }
+
+  /** Sends the lane's next request if every gate allows; false if one held it back. */
+  private trySend(lane: Lane): boolean {
+    const now = Date.now();
+    const sub = this.hooks.subscription(lane.subscriptionId);
+    if (sub?.status !== 'active') {
+      const d = lane.queue.take()!;
+      this.settle(lane, [d], () => this.deadForSubscription(d, sub));
+      return true;
+    }
+    const channel = this.hooks.channel(lane.channel);
+    if ((this.channelActive.get(channel.name) ?? 0) >= channel.concurrency) return false;
+    const gate = this.gate(sub);
+    if (gate.limit?.concurrency != null && gate.active >= gate.limit.concurrency) return false;
+    const { origin } = targetOf(sub);
+    if ((this.originActive.get(origin) ?? 0) >= this.options.connectionsPerOrigin) return false;
+    if (gate.bucket) {
+      const wait = gate.bucket.waitMs();
+      if (wait > 0) {
+        this.alarm(now + wait);
+        return false;
+      }
+    }
+    const batch = this.batchPolicy(lane);
+    if (batch) {
+      const readyAt = batchReadyAt(lane.queue, batch, lane.more);
+      if (readyAt > now) {
+        this.alarm(readyAt);
+        return false;
+      }
+    }
+    const endpoint = endpointOf(sub);
+    if (!this.breakers.tryAcquire(endpoint)) {
+      this.alarm(this.breakers.readyAt(endpoint));
+      return false;
+    }
+    gate.bucket?.tryTake();
+    const items = batch ? takeBatch(lane.queue, batch) : [lane.queue.take()!];
+
+    this.active++;
+    gate.active++;
+    this.channelActive.set(channel.name, (this.channelActive.get(channel.name) ?? 0) + 1);
+    this.originActive.set(origin, (this.originActive.get(origin) ?? 0) + 1);
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      this.active--;
+      gate.active--;
+      this.channelActive.set(channel.name, (this.channelActive.get(channel.name) ?? 1) - 1);
+      const left = (this.originActive.get(origin) ?? 1) - 1;
+      if (left === 0) this.originActive.delete(origin);
+      else this.originActive.set(origin, left);
+      this.pump();
+    };
+    this.settle(
+      lane,
+      items,
+      () => this.attempt(lane, sub, endpoint, items, batch !== null, release),
+      release,
+    );
+    return true;
+  }
+
+  /**
+   * Runs an attempt and keeps the books: the deliveries leave `inFlight` once it is recorded, or
+   * are held for a while if recording failed, and a drain learns when the last attempt is done.
+   */
+  private settle(lane: Lane, items: Queued[], run: () => Promise<void>, release?: () => void): void {
+    this.unsettled++;
+    let recorded = true;
+    run()
+      .catch((error) => {
+        recorded = false;
+        this.log.error(
+          { err: error, deliveries: items.map((d) => d.delivery.id) },
+          'could not record an attempt',
+        );
+      })
+      .finally(() => {
+        release?.();
+        for (const d of items) {
+          // An attempt whose record failed (storage trouble) would be read as due at once and sent
+          // again and again; it stays held for a while instead.
+          if (recorded) lane.inFlight.delete(d.delivery.id);
+          else setTimeout(() => lane.inFlight.delete(d.delivery.id), UNRECORDED_HOLD_MS).unref();
+        }
+        if (!recorded) lane.dueBy(Date.now() + UNRECORDED_HOLD_MS);
+        this.unsettled--;
+        if (this.unsettled === 0 && !this.running) for (const w of this.idleWaiters.splice(0)) w();
+        // Running low while more is due in the store: read it now, not at the next poll.
+        if (this.running && lane.queue.length < this.laneCapacity(lane) / 2 && lane.wantsFetch(Date.now())) {
+          this.soon();
+        }
+      });
+  }
+
+  private async deadForSubscription({ delivery }: Queued, sub: Subscription | undefined): Promise<void> {
+    const reason = sub ? `subscription is ${sub.status}` : 'subscription deleted';
+    await this.store.recordAttempt(delivery.id, {
+      kind: 'dead',
+      attempt: {
+        n: delivery.attempts + 1,
+        at: new Date().toISOString(),
+        status: null,
+        outcome: 'dead',
+        latencyMs: 0,
+        error: reason,
+        response: null,
+      },
+      reason,
+    });
+  }
+
+  /** Sends one request (one delivery, or a batch), calls `release` once the exchange is over, records. */
+  private async attempt(
+    lane: Lane,
+    sub: Subscription,
+    endpoint: string,
+    items: Queued[],
+    batched: boolean,
+    release: () => void,
+  ): Promise<void> {
+    const at = new Date();
+    const first = items[0]!;
+    const events = items.map((d) => withReplay(d.event.event, d.delivery.replayId));
+    const message = batched
+      ? encodeBatch(events)
+      : encodeEvent(events[0]!, sub.delivery.format, new Date(first.event.receivedAt));
+    const webhookId = batched
+      ? batchWebhookId(items.map((d) => d.delivery.webhookId))
+      : first.delivery.webhookId;
     const timestamp = Math.floor(at.getTime() / 1000);
     const headers: Record<string, string> = {
       ...sub.protocolsettings.headers,
       ...message.headers,
       'user-agent': USER_AGENT,
-      'webhook-id': delivery.webhookId,
+      'webhook-id': webhookId,
       'webhook-timestamp': String(timestamp),
-      'webhook-signature': signWebhook(sub.secrets, delivery.webhookId, timestamp, message.body),
+      'webhook-signature': signWebhook(sub.secrets, webhookId, timestamp, message.body),
     };
-    const { traceparent, tracestate } = event.event;
-    if (typeof traceparent === 'string' && TRACEPARENT.test(traceparent)) {
+    const { traceparent, tracestate } = first.event.event;
+    if (!batched && typeof traceparent === 'string' && TRACEPARENT.test(traceparent)) {
       headers.traceparent = traceparent;
       if (typeof tracestate === 'string' && TRACESTATE.test(tracestate)) headers.tracestate = tracestate;
     }
@@ -238,25 +476,56 @@ export class Dispatcher {
       timeoutMs: sub.delivery.timeoutMs,
     });
     release();
+    this.breakers.record(endpoint, breakerOutcome(sent));
     if (!sent.ok && sent.aborted) {
       // Shutdown cut the send short: it says nothing about the sink, so it spends no attempt. The
-      // delivery stays due and goes out again, with the same webhook-id, after the next start.
-      this.log.info({ delivery: delivery.id, subscription: sub.id }, 'send aborted by shutdown; left due');
+      // deliveries stay due and go out again, with the same webhook-id, after the next start.
+      this.log.info({ subscription: sub.id, webhookId }, 'send aborted by shutdown; left due');
       return;
     }
-    const result = decideOutcome(delivery, sub.delivery, sent, at);
-    const scope = {
-      delivery: delivery.id,
-      subscription: sub.id,
-      event: `${event.event.source} ${event.event.id}`,
-    };
-    if (result.kind === 'delivered') this.log.debug({ ...scope, status: result.attempt.status }, 'delivered');
-    else this.log.info({ ...scope, outcome: result.kind, error: result.attempt.error }, 'attempt failed');
-    if (result.kind === 'disable') await this.hooks.disable(sub, result.reason);
-    await this.store.recordAttempt(delivery.id, result);
-    // A retry due before the next poll would otherwise wait for it: bring the poll forward.
-    if (result.kind === 'retry' && this.running && result.nextAttemptAt.getTime() < this.timerAt) {
-      this.schedulePoll(result.nextAttemptAt.getTime());
-    }
+
+    const results = items.map((d) => decideOutcome(d.delivery, sub.delivery, sent, at));
+    // A batch is retried as a whole: its members share the first one's retry time, so they come
+    // due together and travel together again.
+    const retryAt = results.find((r) => r.kind === 'retry')?.nextAttemptAt;
+    const shared = results.map((r): AttemptResult => {
+      if (r.kind === 'retry' && retryAt) return { ...r, nextAttemptAt: retryAt };
+      if (r.kind === 'dead' && sub.delivery.ordering === 'partition' && sub.delivery.onDead === 'block')
+        return { ...r, holdKey: true };
+      return r;
+    });
+    const verdict = shared[0]!;
+    const scope = { subscription: sub.id, webhookId, events: items.length };
+    if (verdict.kind === 'delivered')
+      this.log.debug({ ...scope, status: verdict.attempt.status }, 'delivered');
+    else this.log.info({ ...scope, outcome: verdict.kind, error: verdict.attempt.error }, 'attempt failed');
+    // Only what the sink itself did counts towards disabling a subscription that keeps failing.
+    if (verdict.kind === 'disable') await this.hooks.disable(sub, verdict.reason);
+    else if (!(!sent.ok && sent.refused)) this.hooks.verdict(sub, verdict.kind === 'delivered', at);
+    await Promise.all(items.map((d, i) => this.store.recordAttempt(d.delivery.id, shared[i]!)));
+
+    const now = Date.now();
+    if (retryAt) lane.dueBy(retryAt.getTime());
+    // The next event of a partition key comes due when this one settles: read the lane soon.
+    if (items.some((d) => d.delivery.orderKey !== null)) lane.dueBy(now);
+    if (lane.dueAt <= now) this.soon();
+    else this.alarm(lane.dueAt);
   }
+}
+
+/** Replayed deliveries say so, with the `junctionreplay` extension naming the replay. */
+function withReplay(event: CloudEvent, replayId: string | null): CloudEvent {
+  return replayId === null ? event : { ...event, junctionreplay: replayId };
+}
+
+/**
+ * What a send says about the endpoint's health. A 4xx (429 included) comes from a working server
+ * that refuses this request, so it neither opens nor closes the breaker; nor does a send refused
+ * before it left or cut short by shutdown.
+ */
+function breakerOutcome(sent: HttpSendResult): BreakerOutcome {
+  if (!sent.ok) return sent.refused || sent.aborted ? 'ignored' : 'failure';
+  if (sent.status >= 500 || sent.status === 408) return 'failure';
+  if (sent.status >= 400) return 'ignored';
+  return 'success';
 }

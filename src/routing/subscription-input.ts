@@ -3,10 +3,17 @@
  * Junction's `delivery` policy), checks every field, and fills in the defaults. Every problem is
  * reported at once, each by its JSON pointer.
  */
-import { DEFAULT_DELIVERY_POLICY, DELIVERY_BOUNDS } from '../core/config.js';
+import {
+  BATCH_BOUNDS,
+  DEFAULT_BATCH_POLICY,
+  DEFAULT_DELIVERY_POLICY,
+  DELIVERY_BOUNDS,
+  RATE_LIMIT_BOUNDS,
+} from '../core/config.js';
 import { type FieldError, pointerToken, ValidationError } from '../core/errors.js';
 import type { DeliveryFormat } from '../core/http-binding.js';
-import type { DeliveryPolicy, Filter, Subscription } from '../storage/ports.js';
+import { presetFor } from '../delivery/sink-presets.js';
+import type { BatchPolicy, DeliveryPolicy, Filter, RateLimit, Subscription } from '../storage/ports.js';
 import { checkFilters } from './filters.js';
 
 /** The fields a client may set; the rest (`id`, `status`, times, secrets) belong to the hub. */
@@ -18,6 +25,8 @@ export type SubscriptionInput = Pick<
 };
 
 const FORMATS: readonly DeliveryFormat[] = ['binary', 'structured', 'webhook'];
+/** Delivery settings that are not plain whole numbers within DELIVERY_BOUNDS. */
+const SHAPED = ['format', 'rateLimit', 'ordering', 'onDead', 'batch'];
 const METHODS = ['POST', 'PUT', 'PATCH'];
 const TOP_LEVEL = new Set([
   'types',
@@ -152,7 +161,7 @@ export function parseSubscriptionInput(body: unknown): SubscriptionInput {
     }
   }
 
-  const delivery = parseDelivery(body.delivery, err);
+  const delivery = parseDelivery(body.delivery, sink, err);
 
   let status: Subscription['status'] | undefined;
   if (body.status !== undefined) {
@@ -180,8 +189,18 @@ export function parseSubscriptionInput(body: unknown): SubscriptionInput {
   };
 }
 
-function parseDelivery(raw: unknown, err: (pointer: string, message: string) => void): DeliveryPolicy {
+type Report = (pointer: string, message: string) => void;
+
+/**
+ * Reads `delivery`. A sink with a preset (Slack) gets the preset's rate limit when the request has
+ * no `rateLimit` key at all; an explicit `"rateLimit": null` turns the limit off.
+ */
+function parseDelivery(raw: unknown, sink: string, err: Report): DeliveryPolicy {
   const policy: DeliveryPolicy = { ...DEFAULT_DELIVERY_POLICY };
+  const preset = presetFor(sink);
+  if (preset?.rateLimit && !(isObject(raw) && Object.hasOwn(raw, 'rateLimit'))) {
+    policy.rateLimit = preset.rateLimit;
+  }
   if (raw === undefined) return policy;
   if (!isObject(raw)) {
     err('/delivery', 'delivery must be an object of delivery settings');
@@ -194,11 +213,38 @@ function parseDelivery(raw: unknown, err: (pointer: string, message: string) => 
       else policy.format = value as DeliveryFormat;
       continue;
     }
+    if (key === 'rateLimit') {
+      const limit = parseRateLimit(value, at, err);
+      if (limit !== undefined) policy.rateLimit = limit;
+      continue;
+    }
+    if (key === 'ordering') {
+      if (value === 'none' || value === 'partition') policy.ordering = value;
+      else
+        err(
+          at,
+          "ordering must be 'none' or 'partition' (events with the same partitionkey one at a time, in publish order)",
+        );
+      continue;
+    }
+    if (key === 'onDead') {
+      if (value === 'skip' || value === 'block') policy.onDead = value;
+      else err(at, "onDead must be 'skip' (the next event of the key goes on) or 'block' (the key waits)");
+      continue;
+    }
+    if (key === 'batch') {
+      const batch = parseBatch(value, at, err);
+      if (batch !== undefined) policy.batch = batch;
+      continue;
+    }
     const bounds = Object.hasOwn(DELIVERY_BOUNDS, key)
       ? DELIVERY_BOUNDS[key as keyof typeof DELIVERY_BOUNDS]
       : undefined;
     if (!bounds) {
-      err(at, `unknown delivery setting '${key}'; known: format, ${Object.keys(DELIVERY_BOUNDS).join(', ')}`);
+      err(
+        at,
+        `unknown delivery setting '${key}'; known: ${[...SHAPED, ...Object.keys(DELIVERY_BOUNDS)].join(', ')}`,
+      );
       continue;
     }
     const [min, max] = bounds;
@@ -210,5 +256,109 @@ function parseDelivery(raw: unknown, err: (pointer: string, message: string) => 
   }
   if (policy.initialDelayMs > policy.maxDelayMs)
     err('/delivery/initialDelayMs', 'initialDelayMs cannot exceed maxDelayMs');
+  if (raw.onDead === 'block' && policy.ordering !== 'partition')
+    err(
+      '/delivery/onDead',
+      "onDead 'block' only applies with ordering 'partition' (it holds back the later events of a key); set ordering to 'partition' or onDead to 'skip'",
+    );
+  if (policy.batch !== null && policy.format === 'webhook')
+    err(
+      '/delivery/format',
+      "format 'webhook' cannot be batched: a batch is one application/cloudevents-batch+json request; use binary or structured, or remove batch",
+    );
   return policy;
+}
+
+/** Reads `rateLimit`: an object, or null for no limit. Undefined after reporting a problem. */
+function parseRateLimit(value: unknown, at: string, err: Report): RateLimit | null | undefined {
+  if (value === null) return null;
+  if (!isObject(value)) {
+    err(at, 'rateLimit must be an object such as {"perSecond": 10, "burst": 20, "concurrency": 5}, or null');
+    return undefined;
+  }
+  let ok = true;
+  for (const key of Object.keys(value)) {
+    if (!Object.hasOwn(RATE_LIMIT_BOUNDS, key)) {
+      err(
+        `${at}/${pointerToken(key)}`,
+        `unknown rate limit setting '${key}'; use perSecond, burst or concurrency`,
+      );
+      ok = false;
+    }
+  }
+  const [, maxRate] = RATE_LIMIT_BOUNDS.perSecond;
+  const perSecond = value.perSecond;
+  if (typeof perSecond !== 'number' || !Number.isFinite(perSecond) || perSecond <= 0 || perSecond > maxRate) {
+    const what = perSecond === undefined ? 'perSecond is required: requests per second' : 'perSecond must be';
+    err(`${at}/perSecond`, `${what} above 0 and at most ${maxRate} (0.5 is one request every 2 s)`);
+    return undefined;
+  }
+  const whole = (key: 'burst' | 'concurrency'): number | undefined => {
+    const [min, max] = RATE_LIMIT_BOUNDS[key];
+    const n = value[key];
+    if (typeof n === 'number' && Number.isInteger(n) && n >= min && n <= max) return n;
+    err(`${at}/${key}`, `${key} must be a whole number from ${min} to ${max}`);
+    ok = false;
+    return undefined;
+  };
+  const burst = value.burst === undefined ? Math.max(1, Math.ceil(perSecond)) : whole('burst');
+  // Omitted or null: no cap of the subscription's own on requests in flight.
+  const concurrency =
+    value.concurrency === undefined || value.concurrency === null ? null : whole('concurrency');
+  if (!ok || burst === undefined || concurrency === undefined) return undefined;
+  return { perSecond, burst, concurrency };
+}
+
+/** Reads `batch`: an object whose omitted limits take their defaults, or null for one event per request. */
+function parseBatch(value: unknown, at: string, err: Report): BatchPolicy | null | undefined {
+  if (value === null) return null;
+  if (!isObject(value)) {
+    err(
+      at,
+      'batch must be an object such as {"maxEvents": 100, "maxWaitMs": 1000, "maxBytes": 1048576}, or null',
+    );
+    return undefined;
+  }
+  const batch: BatchPolicy = { ...DEFAULT_BATCH_POLICY };
+  let ok = true;
+  for (const [key, n] of Object.entries(value)) {
+    if (!Object.hasOwn(BATCH_BOUNDS, key)) {
+      err(
+        `${at}/${pointerToken(key)}`,
+        `unknown batch setting '${key}'; use maxEvents, maxWaitMs or maxBytes`,
+      );
+      ok = false;
+      continue;
+    }
+    const [min, max] = BATCH_BOUNDS[key as keyof BatchPolicy];
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
+      err(`${at}/${key}`, `${key} must be a whole number from ${min} to ${max}`);
+      ok = false;
+      continue;
+    }
+    batch[key as keyof BatchPolicy] = n;
+  }
+  return ok ? batch : undefined;
+}
+
+/**
+ * A stored subscription with every delivery setting it lacks (it was saved by an older version)
+ * filled from DEFAULT_DELIVERY_POLICY, and `failingSince` null when missing. A sink with a preset
+ * gets the preset's rate limit when the stored policy has no `rateLimit` at all, as a new request
+ * without one would.
+ *
+ * @example
+ * for (const sub of store.listSubscriptions()) subscriptions.set(sub.id, withPolicyDefaults(sub));
+ */
+export function withPolicyDefaults(sub: Subscription): Subscription {
+  const stored: Partial<DeliveryPolicy> = sub.delivery ?? {};
+  const delivery: DeliveryPolicy = { ...DEFAULT_DELIVERY_POLICY };
+  for (const [key, value] of Object.entries(stored)) {
+    if (value !== undefined) (delivery as unknown as Record<string, unknown>)[key] = value;
+  }
+  if (stored.rateLimit === undefined) {
+    const preset = presetFor(sub.sink);
+    if (preset?.rateLimit) delivery.rateLimit = preset.rateLimit;
+  }
+  return { ...sub, delivery, failingSince: sub.failingSince ?? null };
 }

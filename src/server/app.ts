@@ -14,9 +14,11 @@ import { UnauthorizedError } from '../core/errors.js';
 import { keyChecker } from '../governance/admin-key.js';
 import type { Hub } from './hub.js';
 import { errorHandler, sendProblem } from './problem.js';
+import { channelRoutes } from './routes/channels.js';
 import { deadLetterRoutes } from './routes/dead-letters.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
+import { replayRoutes } from './routes/replays.js';
 import { subscriptionRoutes } from './routes/subscriptions.js';
 
 export interface AppOptions {
@@ -88,6 +90,8 @@ export function buildApp({ hub, adminKey, logger }: AppOptions): FastifyInstance
     v1.register(eventRoutes, { hub });
     v1.register(subscriptionRoutes, { hub });
     v1.register(deadLetterRoutes, { hub });
+    v1.register(replayRoutes, { hub });
+    v1.register(channelRoutes, { hub });
   });
   return app;
 }

@@ -2,21 +2,26 @@
  * The hub: the store, the router and the dispatcher wired together, with the operations the HTTP
  * routes expose. Routes stay thin; what the hub does lives here.
  */
+import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { HubConfig } from '../core/config.js';
-import { NotFoundError } from '../core/errors.js';
+import type { ChannelConfig, HubConfig } from '../core/config.js';
+import { NotFoundError, OverloadedError } from '../core/errors.js';
 import type { CloudEvent } from '../core/event.js';
 import { newId, newSecret } from '../core/ids.js';
+import { Breakers, type BreakerTransition, endpointKey } from '../delivery/circuit-breaker.js';
 import { Dispatcher } from '../delivery/dispatcher.js';
+import { Replayer, type ReplayInput } from '../delivery/replay.js';
 import { HttpSink } from '../delivery/sinks/http.js';
+import { Channels } from '../routing/channels.js';
 import { Router } from '../routing/router.js';
-import type { SubscriptionInput } from '../routing/subscription-input.js';
+import { type SubscriptionInput, withPolicyDefaults } from '../routing/subscription-input.js';
 import type {
   AppendResult,
   Delivery,
   DeliveryStatus,
   EventStore,
   Page,
+  Replay,
   Subscription,
 } from '../storage/ports.js';
 
@@ -33,47 +38,140 @@ export function toPublic(sub: Subscription): PublicSubscription {
  * queue. A third of a second of work at the measured sustained rate; the rest waits in the store.
  */
 const MAX_QUEUED = 2_000;
+/** How often events past their channel's retention are looked for, and how many go per write. */
+const SWEEP_INTERVAL_MS = 60_000;
+const SWEEP_BATCH = 1_000;
+/** The source of the events the hub publishes about itself. */
+const HUB_SOURCE = '/junction';
+
+function endpointOf(sub: Subscription): string {
+  return endpointKey(sub.sink);
+}
+
+/**
+ * An endpoint as the hub's own events show it: anyone may subscribe to those, and many sink URLs
+ * carry a token in their path (Slack's do), so only the origin and a short hash of the rest go out.
+ */
+function redactEndpoint(endpoint: string): string {
+  const hash = createHash('sha256').update(endpoint).digest('hex').slice(0, 12);
+  try {
+    return `${new URL(endpoint).origin}/…#${hash}`;
+  } catch {
+    return `#${hash}`;
+  }
+}
 
 export class Hub {
   private readonly subscriptions = new Map<string, Subscription>();
   private changes: Promise<unknown> = Promise.resolve();
   private readonly router = new Router();
   private readonly sink: HttpSink;
+  readonly channels: Channels;
+  readonly breakers: Breakers;
   readonly dispatcher: Dispatcher;
+  readonly replays: Replayer;
+  /** Subscriptions whose `failingSince` is being written, so a burst of failures writes it once. */
+  private readonly healthWrites = new Set<string>();
+  private sweepTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly store: EventStore,
     readonly config: HubConfig,
     private readonly log: Logger,
   ) {
-    for (const sub of store.listSubscriptions()) this.subscriptions.set(sub.id, sub);
+    // Subscriptions saved by an older version lack the newer delivery settings: fill in defaults.
+    for (const sub of store.listSubscriptions()) this.subscriptions.set(sub.id, withPolicyDefaults(sub));
     this.router.load([...this.subscriptions.values()]);
+    this.channels = new Channels(config.channels);
+    this.breakers = new Breakers(config.breaker, (t) => this.onBreaker(t));
     this.sink = new HttpSink({ connectionsPerOrigin: config.connectionsPerOrigin });
+    const defaultChannel = this.channels.of('');
     this.dispatcher = new Dispatcher(
       store,
       this.sink,
+      this.breakers,
       {
         subscription: (id) => this.subscriptions.get(id),
+        channel: (name) => this.channels.get(name) ?? defaultChannel,
         disable: (seen, reason) => this.disable(seen, reason),
+        verdict: (sub, healthy, at) => this.verdict(sub, healthy, at),
       },
       {
         concurrency: config.deliveryConcurrency,
         pollIntervalMs: config.pollIntervalMs,
         maxQueued: MAX_QUEUED,
+        connectionsPerOrigin: config.connectionsPerOrigin,
       },
       log.child({ component: 'dispatcher' }),
+    );
+    this.replays = new Replayer(
+      store,
+      {
+        subscription: (id) => this.subscriptions.get(id),
+        wake: (id) => this.dispatcher.wake(id),
+      },
+      log.child({ component: 'replay' }),
     );
   }
 
   start(): void {
     this.dispatcher.start();
+    this.replays.resume();
+    this.sweepTimer = setInterval(() => void this.sweep(), SWEEP_INTERVAL_MS);
+    this.sweepTimer.unref();
   }
 
-  /** Appends events durably, with their deliveries, and hands the deliveries to the dispatcher. */
+  /**
+   * Appends events durably, with their deliveries, and hands the deliveries to the dispatcher. When
+   * the store is behind by more than `maxPendingWrites` events, refuses with 503 and Retry-After
+   * rather than queueing without bound.
+   */
   async ingest(events: CloudEvent[]): Promise<AppendResult[]> {
-    const { results, deliveries } = await this.store.append(events, (event) => this.router.route(event));
+    if (this.store.backlog() + events.length > this.config.maxPendingWrites && this.store.backlog() > 0) {
+      throw new OverloadedError(
+        `the hub has ${this.store.backlog()} events waiting to be written (maxPendingWrites ${this.config.maxPendingWrites}); retry after the Retry-After delay`,
+      );
+    }
+    const { results, deliveries } = await this.store.append(events, (event) => ({
+      channel: this.channels.of(event.type).name,
+      subscriptions: this.router.route(event),
+    }));
     this.dispatcher.enqueue(deliveries);
     return results;
+  }
+
+  channelList(): ChannelConfig[] {
+    return this.channels.all();
+  }
+
+  startReplay(input: ReplayInput): Promise<Replay> {
+    this.getSubscription(input.subscriptionId);
+    return this.replays.start(input);
+  }
+
+  /** A replay with how its deliveries stand. */
+  getReplay(id: string) {
+    const replay = this.replays.get(id);
+    return { ...replay, deliveries: this.store.replayDeliveryCounts(id) };
+  }
+
+  listReplays(): Replay[] {
+    return this.store.listReplays(100);
+  }
+
+  cancelReplay(id: string): Promise<Replay> {
+    return this.replays.cancel(id);
+  }
+
+  /** A subscription's deliveries by status, with its endpoint's breaker. */
+  subscriptionStats(id: string) {
+    const sub = this.getSubscription(id);
+    const view = this.breakers.list().find((b) => b.endpoint === endpointOf(sub));
+    return {
+      deliveries: this.store.deliveryCounts(id),
+      breaker: view ?? { endpoint: endpointOf(sub), state: 'closed' },
+      failingSince: sub.failingSince,
+    };
   }
 
   createSubscription(input: SubscriptionInput): Promise<{ subscription: Subscription; secret: string }> {
@@ -94,6 +192,7 @@ export class Hub {
       protocolsettings: input.protocolsettings,
       delivery: input.delivery,
       secrets: [secret],
+      failingSince: null,
       createdAt: now,
       updatedAt: now,
     };
@@ -170,8 +269,16 @@ export class Hub {
   async redrive(selector: { ids: string[] } | { subscriptionId: string }): Promise<Delivery[]> {
     if ('subscriptionId' in selector) this.getSubscription(selector.subscriptionId);
     const moved = await this.store.redrive(selector);
-    if (moved.length > 0) this.dispatcher.wake();
+    for (const id of new Set(moved.map((d) => d.subscriptionId))) this.dispatcher.wake(id);
     return moved;
+  }
+
+  /** Gives up on dead letters for good; with `onDead: "block"` that lets their key move on. */
+  async discard(selector: { ids: string[] } | { subscriptionId: string }): Promise<Delivery[]> {
+    if ('subscriptionId' in selector) this.getSubscription(selector.subscriptionId);
+    const gone = await this.store.discard(selector);
+    for (const id of new Set(gone.map((d) => d.subscriptionId))) this.dispatcher.wake(id);
+    return gone;
   }
 
   /**
@@ -185,7 +292,9 @@ export class Hub {
       this.config.shutdownGraceMs / 2,
     );
     abort.unref();
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
     try {
+      await this.replays.stop();
       await this.dispatcher.stop();
     } finally {
       clearTimeout(abort);
@@ -201,7 +310,8 @@ export class Hub {
   private disable(seen: Subscription, reason: string): Promise<void> {
     return this.serially(async () => {
       const sub = this.subscriptions.get(seen.id);
-      if (sub !== seen || sub.status === 'disabled') return;
+      // Compared by version, not identity: recording failingSince makes a new object, not a new version.
+      if (!sub || sub.updatedAt !== seen.updatedAt || sub.status === 'disabled') return;
       this.log.warn({ subscription: sub.id, reason }, 'subscription disabled');
       const disabled: Subscription = {
         ...sub,
@@ -211,7 +321,108 @@ export class Hub {
       };
       await this.store.saveSubscription(disabled);
       this.remember(disabled);
+      this.publishOwn('dev.junction.subscription.disabled', {
+        subscription: sub.id,
+        sink: sub.sink,
+        reason,
+      });
     });
+  }
+
+  /**
+   * Keeps `failingSince`: set at the first failure after a success, cleared by a success, and once
+   * every attempt has failed for `disableAfterMs`, the subscription is disabled. Written only when it
+   * changes, so a failing subscription costs no write per attempt.
+   */
+  private verdict(sub: Subscription, healthy: boolean, at: Date): void {
+    const current = this.subscriptions.get(sub.id);
+    if (current?.status !== 'active' || this.healthWrites.has(sub.id)) return;
+    if (healthy) {
+      if (current.failingSince !== null) this.writeHealth(current, null);
+      return;
+    }
+    if (current.failingSince === null) {
+      this.writeHealth(current, at.toISOString());
+      return;
+    }
+    const since = Date.parse(current.failingSince);
+    if (at.getTime() - since >= current.delivery.disableAfterMs) {
+      this.healthWrites.add(sub.id);
+      void this.disable(
+        current,
+        `every attempt has failed since ${current.failingSince} (disableAfterMs ${current.delivery.disableAfterMs})`,
+      )
+        .catch((error) => this.log.error({ err: error, subscription: sub.id }, 'could not disable'))
+        .finally(() => this.healthWrites.delete(sub.id));
+    }
+  }
+
+  private writeHealth(seen: Subscription, failingSince: string | null): void {
+    this.healthWrites.add(seen.id);
+    void this.serially(async () => {
+      const sub = this.subscriptions.get(seen.id);
+      if (sub !== seen) return;
+      const updated = { ...sub, failingSince };
+      await this.store.saveSubscription(updated);
+      this.remember(updated);
+    })
+      .catch((error) => this.log.error({ err: error, subscription: seen.id }, 'could not record health'))
+      .finally(() => this.healthWrites.delete(seen.id));
+  }
+
+  private onBreaker(t: BreakerTransition): void {
+    const data = {
+      endpoint: redactEndpoint(t.endpoint),
+      subscriptions: [...this.subscriptions.values()]
+        .filter((sub) => endpointOf(sub) === t.endpoint)
+        .map((sub) => sub.id),
+      requests: t.requests,
+      failures: t.failures,
+      reopenAt: t.reopenAt?.toISOString() ?? null,
+    };
+    if (t.from === 'closed' && t.to === 'open') {
+      this.log.warn(data, 'endpoint breaker opened');
+      this.publishOwn('dev.junction.endpoint.opened', data);
+    } else if (t.to === 'closed') {
+      this.log.info(data, 'endpoint breaker closed');
+      this.publishOwn('dev.junction.endpoint.closed', data);
+    } else if (t.to === 'open') {
+      this.log.info(data, 'endpoint breaker reopened after a failed probe');
+    }
+  }
+
+  /** Publishes one of the hub's own events, routed and delivered like any other. */
+  private publishOwn(type: string, data: Record<string, unknown>): void {
+    const event: CloudEvent = {
+      specversion: '1.0',
+      id: newId('evt'),
+      source: HUB_SOURCE,
+      type,
+      time: new Date().toISOString(),
+      datacontenttype: 'application/json',
+      data,
+    };
+    this.store
+      .append([event], (e) => ({
+        channel: this.channels.of(e.type).name,
+        subscriptions: this.router.route(e),
+      }))
+      .then(({ deliveries }) => this.dispatcher.enqueue(deliveries))
+      .catch((error) => this.log.error({ err: error, type }, 'could not publish a hub event'));
+  }
+
+  /** Deletes events past their channel's retention that have nothing left to deliver or redrive. */
+  private async sweep(): Promise<void> {
+    try {
+      for (const channel of this.channels.all()) {
+        const before = new Date(Date.now() - channel.retentionMs);
+        while ((await this.store.sweep(channel.name, before, SWEEP_BATCH)) === SWEEP_BATCH) {
+          // More to delete: go on, one write at a time, so ingest is never held up for long.
+        }
+      }
+    } catch (error) {
+      this.log.error({ err: error }, 'sweeping expired events failed');
+    }
   }
 
   /**

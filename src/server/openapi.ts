@@ -2,6 +2,14 @@
  * The API description served at `GET /openapi.json`. Written by hand: routes read their bodies
  * themselves (for errors that name the field), so there are no route schemas to generate it from.
  */
+import {
+  BATCH_BOUNDS,
+  DEFAULT_BATCH_POLICY,
+  DEFAULT_DELIVERY_POLICY,
+  DELIVERY_BOUNDS,
+  RATE_LIMIT_BOUNDS,
+} from '../core/config.js';
+
 const problem = { $ref: '#/components/responses/Problem' };
 const json = (schema: unknown) => ({ content: { 'application/json': { schema } } });
 const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
@@ -14,6 +22,98 @@ const paging = [
     schema: { type: 'string' },
   },
 ];
+
+/** A whole number within the bounds the API enforces, with its default. */
+const bounded = (
+  [minimum, maximum]: [number, number],
+  fallback: number | undefined,
+  description?: string,
+) => ({
+  type: 'integer',
+  minimum,
+  maximum,
+  ...(fallback === undefined ? {} : { default: fallback }),
+  ...(description ? { description } : {}),
+});
+
+/** Junction's `delivery` policy of a subscription, with the bounds and defaults the API applies. */
+function deliveryPolicySchema() {
+  const d = DEFAULT_DELIVERY_POLICY;
+  const b = DELIVERY_BOUNDS;
+  return {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      format: { enum: ['binary', 'structured', 'webhook'], default: d.format },
+      timeoutMs: bounded(b.timeoutMs, d.timeoutMs),
+      maxAttempts: bounded(b.maxAttempts, d.maxAttempts),
+      maxAgeMs: bounded(b.maxAgeMs, d.maxAgeMs),
+      initialDelayMs: bounded(b.initialDelayMs, d.initialDelayMs),
+      maxDelayMs: bounded(b.maxDelayMs, d.maxDelayMs),
+      maxRetryAfterMs: bounded(b.maxRetryAfterMs, d.maxRetryAfterMs),
+      disableAfterMs: bounded(
+        b.disableAfterMs,
+        d.disableAfterMs,
+        'a subscription whose every attempt has failed for this long is disabled',
+      ),
+      rateLimit: {
+        description:
+          'Requests to the sink per second, with a burst, and at most `concurrency` in flight; throttled ' +
+          'deliveries wait, never drop. null: no limit. Omitted: the sink preset, if any ' +
+          '(hooks.slack.com: 1 per second, burst 1, concurrency 1), else null.',
+        oneOf: [
+          { type: 'null' },
+          {
+            type: 'object',
+            required: ['perSecond'],
+            additionalProperties: false,
+            properties: {
+              perSecond: {
+                type: 'number',
+                exclusiveMinimum: RATE_LIMIT_BOUNDS.perSecond[0],
+                maximum: RATE_LIMIT_BOUNDS.perSecond[1],
+                description: 'fractions allowed: 0.5 is one request every 2 s',
+              },
+              burst: bounded(RATE_LIMIT_BOUNDS.burst, undefined, 'default: max(1, ceil(perSecond))'),
+              concurrency: {
+                oneOf: [{ type: 'null' }, bounded(RATE_LIMIT_BOUNDS.concurrency, undefined)],
+                default: null,
+                description: 'requests in flight at once; null: no cap of its own',
+              },
+            },
+          },
+        ],
+      },
+      ordering: {
+        enum: ['none', 'partition'],
+        default: d.ordering,
+        description: '`partition`: events with the same `partitionkey` one at a time, in publish order',
+      },
+      onDead: {
+        enum: ['skip', 'block'],
+        default: d.onDead,
+        description:
+          "with ordering `partition`, what a dead letter does to its key: `skip` goes on with the next event, `block` holds the key until the dead letter is redriven or discarded; `block` requires ordering 'partition'",
+      },
+      batch: {
+        description:
+          'Send events as `application/cloudevents-batch+json`, up to whichever limit comes first; not with format `webhook`. null: one event per request.',
+        oneOf: [
+          { type: 'null' },
+          {
+            type: 'object',
+            additionalProperties: false,
+            properties: {
+              maxEvents: bounded(BATCH_BOUNDS.maxEvents, DEFAULT_BATCH_POLICY.maxEvents),
+              maxWaitMs: bounded(BATCH_BOUNDS.maxWaitMs, DEFAULT_BATCH_POLICY.maxWaitMs),
+              maxBytes: bounded(BATCH_BOUNDS.maxBytes, DEFAULT_BATCH_POLICY.maxBytes),
+            },
+          },
+        ],
+      },
+    },
+  };
+}
 
 export function openApiDocument(version: string) {
   return {
@@ -216,6 +316,7 @@ export function openApiDocument(version: string) {
           },
           additionalProperties: { type: ['string', 'integer', 'boolean'] },
         },
+        DeliveryPolicy: deliveryPolicySchema(),
         SubscriptionRequest: {
           type: 'object',
           required: ['sink'],
@@ -235,18 +336,7 @@ export function openApiDocument(version: string) {
                 method: { enum: ['POST', 'PUT', 'PATCH'] },
               },
             },
-            delivery: {
-              type: 'object',
-              properties: {
-                format: { enum: ['binary', 'structured', 'webhook'] },
-                timeoutMs: { type: 'integer' },
-                maxAttempts: { type: 'integer' },
-                maxAgeMs: { type: 'integer' },
-                initialDelayMs: { type: 'integer' },
-                maxDelayMs: { type: 'integer' },
-                maxRetryAfterMs: { type: 'integer' },
-              },
-            },
+            delivery: { $ref: '#/components/schemas/DeliveryPolicy' },
             status: { enum: ['active', 'disabled'] },
           },
         },
@@ -258,6 +348,11 @@ export function openApiDocument(version: string) {
               properties: {
                 id: { type: 'string' },
                 statusReason: { type: ['string', 'null'] },
+                failingSince: {
+                  type: ['string', 'null'],
+                  format: 'date-time',
+                  description: 'since when every attempt has failed; null after any success',
+                },
                 secret: { type: 'string', description: 'whsec_ signing secret, in the create response only' },
                 createdAt: { type: 'string', format: 'date-time' },
                 updatedAt: { type: 'string', format: 'date-time' },

@@ -3,7 +3,7 @@
  */
 import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { type FieldError, JunctionError } from '../core/errors.js';
+import { type FieldError, JunctionError, OverloadedError } from '../core/errors.js';
 
 export interface Problem {
   type: string;
@@ -78,6 +78,7 @@ export function sendProblem(reply: FastifyReply, problem: Problem): FastifyReply
 /** The app's error handler: known errors as problem+json, anything else logged and a bare 500. */
 export function errorHandler(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const problem = toProblem(error, request);
+  if (error instanceof OverloadedError) reply.header('retry-after', String(error.retryAfterSeconds));
   if (problem) return sendProblem(reply, problem);
   request.log.error({ err: error }, 'unhandled error');
   return sendProblem(reply, {

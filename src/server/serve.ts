@@ -19,6 +19,8 @@ export interface ServeOptions {
   maxBatchBytes?: number;
   maxBatchEvents?: number;
   deliveryConcurrency?: number;
+  /** A JSON config file; flags and environment variables win over it. */
+  config?: string;
 }
 
 export interface RunningHub {
@@ -68,6 +70,7 @@ export async function runServe(options: ServeOptions): Promise<void> {
     maxBatchBytes: options.maxBatchBytes,
     maxBatchEvents: options.maxBatchEvents,
     deliveryConcurrency: options.deliveryConcurrency,
+    config: options.config,
   });
   const running = await startHub(config);
   // Tests and scripts read this line to find the port when it was 0.

@@ -5,6 +5,16 @@
 import type { CloudEvent } from '../core/event.js';
 import type { DeliveryFormat } from '../core/http-binding.js';
 
+/** A delivery a replay makes for an event already stored. */
+export interface ReplayDelivery {
+  id: string;
+  webhookId: string;
+  subscriptionId: string;
+  orderKey: string | null;
+  eventSeq: number;
+  channel: string;
+}
+
 export type SubscriptionStatus = 'active' | 'disabled';
 
 /**
@@ -16,6 +26,28 @@ export const MAX_REDRIVE_PER_CALL = 10_000;
 /** A filter expression of the CloudEvents Subscriptions API (one dialect per object). */
 export type Filter = Record<string, unknown>;
 
+/**
+ * How fast a subscription may be sent to. `perSecond` and `burst` count requests (a batch is one
+ * request), since that is what the targets limit; `concurrency` caps requests in flight at once.
+ */
+export interface RateLimit {
+  perSecond: number;
+  burst: number;
+  concurrency: number | null;
+}
+
+/** Several events in one `application/cloudevents-batch+json` request: whichever limit comes first. */
+export interface BatchPolicy {
+  maxEvents: number;
+  maxWaitMs: number;
+  maxBytes: number;
+}
+
+/** `partition`: events with the same `partitionkey` arrive in publish order, one at a time. */
+export type Ordering = 'none' | 'partition';
+/** With ordering, what a dead letter does to the events of its key behind it. */
+export type OnDead = 'skip' | 'block';
+
 export interface DeliveryPolicy {
   format: DeliveryFormat;
   timeoutMs: number;
@@ -25,6 +57,14 @@ export interface DeliveryPolicy {
   maxDelayMs: number;
   /** Upper bound on a wait asked for by `Retry-After`. */
   maxRetryAfterMs: number;
+  /** null: no limit of the subscription's own (the channel's budget still applies). */
+  rateLimit: RateLimit | null;
+  ordering: Ordering;
+  onDead: OnDead;
+  /** null: one event per request, unless the event's channel is a batch channel. */
+  batch: BatchPolicy | null;
+  /** A subscription whose every attempt has failed for this long is disabled. */
+  disableAfterMs: number;
 }
 
 export interface Subscription {
@@ -40,11 +80,20 @@ export interface Subscription {
   delivery: DeliveryPolicy;
   /** Standard Webhooks secrets, newest first; more than one while a rotation is in progress. */
   secrets: string[];
+  /** Since when every attempt has failed (no success since), or null. */
+  failingSince: string | null;
   createdAt: string;
   updatedAt: string;
 }
 
-export type DeliveryStatus = 'pending' | 'delivered' | 'retrying' | 'dead' | 'filtered' | 'blocked';
+export type DeliveryStatus =
+  | 'pending'
+  | 'delivered'
+  | 'retrying'
+  | 'dead'
+  | 'discarded'
+  | 'filtered'
+  | 'blocked';
 
 export interface StoredEvent {
   /** The hub's sequence number: the order in which events became durable. */
@@ -69,6 +118,15 @@ export interface Delivery {
   id: string;
   subscriptionId: string;
   eventSeq: number;
+  /** The channel of the event's type when the delivery was made. */
+  channel: string;
+  /**
+   * With `ordering: "partition"`, the event's partition key: a later delivery with the same key waits
+   * while this one is pending, retrying, or dead under `onDead: "block"`. Null otherwise.
+   */
+  orderKey: string | null;
+  /** The replay that made this delivery, or null for a live one. */
+  replayId: string | null;
   /** Stable across retries, redrives and replays: the consumer's idempotency key. */
   webhookId: string;
   status: DeliveryStatus;
@@ -93,8 +151,50 @@ export interface DueDelivery {
 export type AttemptResult =
   | { kind: 'delivered'; attempt: Attempt }
   | { kind: 'retry'; attempt: Attempt; nextAttemptAt: Date }
-  | { kind: 'dead'; attempt: Attempt; reason: string }
+  | {
+      kind: 'dead';
+      attempt: Attempt;
+      reason: string;
+      /** With `onDead: "block"`: the dead letter keeps later events of its partition key waiting. */
+      holdKey?: boolean;
+    }
   | { kind: 'disable'; attempt: Attempt; reason: string };
+
+/** Where ingest sends an event: its channel and the subscriptions that take it. */
+export interface Routed {
+  channel: string;
+  subscriptions: Subscription[];
+}
+
+/** Deliveries of one subscription from one channel: the unit the dispatcher schedules. */
+export interface Lane {
+  subscriptionId: string;
+  channel: string;
+}
+
+/** A replay of archived events to one subscription, as a job with progress. */
+export interface Replay {
+  id: string;
+  subscriptionId: string;
+  /** Received-at range of the events, `from` inclusive, `to` exclusive (RFC 3339). */
+  from: string;
+  to: string;
+  types: string[];
+  filters: Filter[];
+  /** Give replayed deliveries fresh webhook-ids instead of the original delivery's. */
+  newWebhookIds: boolean;
+  status: 'running' | 'completed' | 'failed' | 'cancelled';
+  /** Events of the range looked at so far, and how many of them matched and were sent. */
+  scanned: number;
+  matched: number;
+  /** Events in the range when the replay started. */
+  total: number;
+  /** The last event sequence number looked at: where a restarted replay resumes. */
+  cursor: number;
+  error: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
 
 export interface AppendResult {
   source: string;
@@ -116,8 +216,10 @@ export interface EventStore {
    */
   append(
     events: CloudEvent[],
-    route: (event: CloudEvent) => Subscription[],
+    route: (event: CloudEvent) => Routed,
   ): Promise<{ results: AppendResult[]; deliveries: DueDelivery[] }>;
+  /** Events accepted but not yet durable: what ingest checks before taking more. */
+  backlog(): number;
 
   /** Creates or replaces a subscription. */
   saveSubscription(sub: Subscription): Promise<void>;
@@ -126,10 +228,15 @@ export interface EventStore {
   getSubscription(id: string): Subscription | undefined;
   listSubscriptions(): Subscription[];
 
-  /** Deliveries whose next attempt is due, oldest first, skipping the ids in `exclude`. */
-  due(now: Date, limit: number, exclude: ReadonlySet<string>): DueDelivery[];
-  /** The earliest time after `now` that a pending or retrying delivery is due, if any. */
-  nextDueAt(now: Date): Date | null;
+  /** Every lane with deliveries still to attempt. */
+  lanes(): Lane[];
+  /**
+   * A lane's deliveries whose next attempt is due, oldest first, skipping the ids in `exclude`. With
+   * ordering, only the first unsettled delivery of each partition key is due.
+   */
+  dueInLane(lane: Lane, now: Date, limit: number, exclude: ReadonlySet<string>): DueDelivery[];
+  /** The earliest time after `now` that a delivery of the lane is due, if any. */
+  nextDueInLane(lane: Lane, now: Date): Date | null;
   /**
    * Records an attempt and moves the delivery to its next state. Resolves once durable; attempt
    * records are group-committed like ingest, since one fsync per attempt would cap throughput.
@@ -155,6 +262,28 @@ export interface EventStore {
   eventSummaries(seqs: number[]): Map<number, { source: string; id: string; type: string }>;
   /** Moves dead deliveries back to pending, due now; returns the ones moved. */
   redrive(selector: { ids: string[] } | { subscriptionId: string }): Promise<Delivery[]>;
+  /** Gives up on dead deliveries for good (they stop blocking their partition key); returns them. */
+  discard(selector: { ids: string[] } | { subscriptionId: string }): Promise<Delivery[]>;
+  /**
+   * Deletes up to `limit` events of the channel received before `before` that have nothing left to
+   * deliver or redrive, with their deliveries and attempts; returns how many it deleted.
+   */
+  sweep(channel: string, before: Date, limit: number): Promise<number>;
+
+  /** Archived events received in [from, to) after sequence number `afterSeq`, in order. */
+  archived(from: Date, to: Date, afterSeq: number, limit: number): (StoredEvent & { channel: string })[];
+  /** How many archived events were received in [from, to). */
+  countArchived(from: Date, to: Date): number;
+  /** The deliveries a replay made, counted by status. */
+  replayDeliveryCounts(replayId: string): Partial<Record<DeliveryStatus, number>>;
+  /** A subscription's deliveries counted by status. */
+  deliveryCounts(subscriptionId: string): Partial<Record<DeliveryStatus, number>>;
+  /** The webhook-id of the event's original (not replayed) delivery to the subscription, if any. */
+  webhookIdOf(eventSeq: number, subscriptionId: string): string | undefined;
+  /** Saves a replay's progress together with the deliveries of its latest page, in one transaction. */
+  saveReplay(replay: Replay, deliveries: ReplayDelivery[]): Promise<void>;
+  getReplay(id: string): Replay | undefined;
+  listReplays(limit: number): Replay[];
 
   /** Cheap check that the store answers, for `/readyz`. */
   ping(): boolean;

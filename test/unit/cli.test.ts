@@ -6,15 +6,18 @@ import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError } from 'commander';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildUrl, formatProblem } from '../../src/cli/client.js';
+import { formatChannels } from '../../src/cli/commands/channels.js';
 import {
   buildDeadLetterListRequest,
+  buildDiscardRequest,
   buildRedriveRequest,
   formatDeadLetters,
 } from '../../src/cli/commands/dlq.js';
+import { formatBreakers } from '../../src/cli/commands/endpoints.js';
 import { formatLookup } from '../../src/cli/commands/events.js';
 import { buildPublishRequest } from '../../src/cli/commands/publish.js';
 import { toServeOptions } from '../../src/cli/commands/serve.js';
-import { buildSubscriptionRequest, formatSubscriptions } from '../../src/cli/commands/sub.js';
+import { buildSubscriptionRequest, formatStats, formatSubscriptions } from '../../src/cli/commands/sub.js';
 import { UsageError } from '../../src/cli/errors.js';
 import { formatTable } from '../../src/cli/format.js';
 import { collectJsonObject, collectKeyValue, integer } from '../../src/cli/options.js';
@@ -164,6 +167,17 @@ describe('dead-letter requests', () => {
     expect(() => buildRedriveRequest({})).toThrow(UsageError);
     expect(() => buildRedriveRequest({ ids: ['d1'], subscription: 'sub_1' })).toThrow(UsageError);
   });
+
+  it('discards by ids or by subscription, with the same guard as redrive', () => {
+    expect(buildDiscardRequest({ ids: ['d1'] })).toEqual({
+      method: 'POST',
+      path: '/v1/dead-letters/discard',
+      body: { ids: ['d1'] },
+    });
+    expect(buildDiscardRequest({ subscription: 'sub_1' }).body).toEqual({ subscription: 'sub_1' });
+    expect(() => buildDiscardRequest({})).toThrow(UsageError);
+    expect(() => buildDiscardRequest({ ids: ['d1'], subscription: 'sub_1' })).toThrow(UsageError);
+  });
 });
 
 describe('client helpers', () => {
@@ -238,6 +252,60 @@ describe('formatters', () => {
     expect(text).toMatch(/#2 {2}t2 {2}HTTP 200 {2}delivered {2}9ms/);
   });
 
+  it("shows a subscription's stats with its breaker", () => {
+    const text = formatStats('sub_1', {
+      deliveries: { delivered: 10, dead: 1, retrying: 2 },
+      breaker: {
+        endpoint: 'https://x.example.com/h',
+        state: 'open',
+        requests: 20,
+        failures: 15,
+        reopenAt: '2026-11-26T08:00:30.000Z',
+      },
+      failingSince: '2026-11-26T07:59:00.000Z',
+    });
+    expect(text).toMatch(/^subscription\s+sub_1$/m);
+    expect(text).toMatch(/^deliveries\s+retrying 2, delivered 10, dead 1$/m);
+    expect(text).toMatch(/^endpoint\s+https:\/\/x\.example\.com\/h$/m);
+    expect(text).toMatch(/^breaker\s+open until 2026-11-26T08:00:30\.000Z \(20 requests, 15 failed\)$/m);
+    expect(text).toMatch(/^failing since\s+2026-11-26T07:59:00\.000Z$/m);
+    expect(formatStats('sub_2', { breaker: { endpoint: 'https://y', state: 'closed' } })).toMatch(
+      /^breaker\s+closed$/m,
+    );
+  });
+
+  it('lays out channels and endpoints', () => {
+    const channels = formatChannels([
+      {
+        name: 'default',
+        types: ['*'],
+        mode: 'stream',
+        concurrency: 256,
+        retentionMs: 604_800_000,
+        batch: null,
+      },
+      {
+        name: 'analytics',
+        types: ['com.acme.click.*', 'com.acme.view'],
+        mode: 'batch',
+        concurrency: 4,
+        retentionMs: 86_400_000,
+        batch: { maxEvents: 100, maxWaitMs: 5_000, maxBytes: 1_048_576 },
+      },
+    ]);
+    expect(channels.split('\n')[0]).toMatch(/^NAME\s+MODE\s+CONCURRENCY\s+RETENTION\s+BATCH\s+TYPES$/);
+    expect(channels).toMatch(/^default\s+stream\s+256\s+7d\s+-\s+\*$/m);
+    expect(channels).toMatch(
+      /^analytics\s+batch\s+4\s+1d\s+100 events \/ 5s \/ 1048576 bytes\s+com\.acme\.click\.\*,com\.acme\.view$/m,
+    );
+    expect(formatBreakers([])).toMatch(/No endpoints yet/);
+    expect(
+      formatBreakers([
+        { endpoint: 'https://x/h', state: 'half-open', requests: 1, failures: 0, reopenAt: null },
+      ]),
+    ).toMatch(/^https:\/\/x\/h\s+half-open\s+1\s+0\s+-$/m);
+  });
+
   it('passes only the serve options that were given', () => {
     expect(toServeOptions({ port: 9000, host: undefined, maxBatchEvents: 10, other: 1 })).toEqual({
       port: 9000,
@@ -270,7 +338,7 @@ const routes = new Map<string, Canned>();
 
 function runCli(
   args: string[],
-  options: { input?: string; env?: Record<string, string> } = {},
+  options: { input?: string; env?: Record<string, string>; interruptWhen?: RegExp } = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [MAIN, ...args], {
@@ -281,8 +349,14 @@ function runCli(
     child.stdout.on('data', (chunk) => {
       stdout += chunk;
     });
+    let interrupted = false;
     child.stderr.on('data', (chunk) => {
       stderr += chunk;
+      // Ctrl-C in a terminal sends SIGINT to the process; this does the same, once.
+      if (options.interruptWhen && !interrupted && options.interruptWhen.test(stderr)) {
+        interrupted = true;
+        child.kill('SIGINT');
+      }
     });
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
@@ -332,7 +406,9 @@ describe('junction (compiled) against a real HTTP server', () => {
   it('prints help for every command, with examples, and the package version', async () => {
     const root = await runCli(['--help']);
     expect(root.code).toBe(0);
-    for (const name of ['serve', 'publish', 'sub', 'dlq', 'events']) expect(root.stdout).toContain(name);
+    for (const name of ['serve', 'publish', 'sub', 'dlq', 'replay', 'events', 'channels', 'endpoints']) {
+      expect(root.stdout).toContain(name);
+    }
     for (const args of [
       ['serve'],
       ['publish'],
@@ -341,10 +417,19 @@ describe('junction (compiled) against a real HTTP server', () => {
       ['sub', 'list'],
       ['sub', 'get'],
       ['sub', 'rm'],
+      ['sub', 'stats'],
       ['dlq'],
       ['dlq', 'list'],
       ['dlq', 'redrive'],
+      ['dlq', 'discard'],
+      ['replay'],
+      ['replay', 'start'],
+      ['replay', 'get'],
+      ['replay', 'list'],
+      ['replay', 'cancel'],
       ['events', 'lookup'],
+      ['channels'],
+      ['endpoints'],
     ]) {
       const result = await runCli([...args, '--help']);
       expect(result.code, args.join(' ')).toBe(0);
@@ -369,6 +454,18 @@ describe('junction (compiled) against a real HTTP server', () => {
       ],
       [['sub', 'add', '--sink', 'https://x', '--filter', 'nope'], /Not valid JSON/],
       [['dlq', 'redrive'], /either --id/],
+      [['dlq', 'discard', '--id', 'd1', '--subscription', 's'], /either --id/],
+      [['replay', 'start', '--from', '-1h'], /required option '--subscription <id>'/],
+      [['replay', 'start', '--subscription', 's'], /required option '--from <time>'/],
+      [
+        ['replay', 'start', '--subscription', 's', '--from', 'yesterday'],
+        /'yesterday' is invalid\. Expected an RFC 3339 time/,
+      ],
+      [
+        ['replay', 'start', '--subscription', 's', '--from', '-1h', '--to', '-2h'],
+        /--from .* must be before --to/,
+      ],
+      [['replay', 'get'], /missing required argument 'id'/],
       [['dlq', 'list', '--limit', 'ten'], /Expected an integer/],
       [['nope'], /unknown command 'nope'/],
     ];
@@ -598,6 +695,143 @@ describe('junction (compiled) against a real HTTP server', () => {
     expect(result.stdout).toMatch(/dlv_1 {2}subscription sub_1 {2}delivered {2}attempts 2/);
     expect(result.stdout).toMatch(/#1 {2}2025-01-01T00:00:01Z {2}HTTP 503 {2}retry {2}40ms/);
     expect(result.stdout).toMatch(/#2 {2}2025-01-01T00:00:06Z {2}HTTP 200 {2}delivered {2}12ms/);
+  });
+
+  it('discards dead letters and says when more remain', async () => {
+    routes.set('POST /v1/dead-letters/discard', {
+      status: 200,
+      body: { discarded: 1, skipped: ['dlv_9'] },
+    });
+    const byIds = await runCli(['dlq', 'discard', '--id', 'dlv_1', '--id', 'dlv_9']);
+    expect(byIds).toMatchObject({ code: 0, stdout: 'discarded 1\nskipped (unknown, or not dead) dlv_9\n' });
+    expect(requests.at(-1)).toMatchObject({ method: 'POST', url: '/v1/dead-letters/discard' });
+    expect(JSON.parse(requests.at(-1)?.body ?? '')).toEqual({ ids: ['dlv_1', 'dlv_9'] });
+
+    routes.set('POST /v1/dead-letters/discard', {
+      status: 200,
+      body: { discarded: 10000, skipped: [], more: true },
+    });
+    const bySub = await runCli(['dlq', 'discard', '--subscription', 'sub_1']);
+    expect(bySub.stdout).toBe('discarded 10000\nmore dead letters remain: run the same command again\n');
+    expect(JSON.parse(requests.at(-1)?.body ?? '')).toEqual({ subscription: 'sub_1' });
+  });
+
+  it('shows subscription stats, channels and endpoints from their endpoints', async () => {
+    routes.set('GET /v1/subscriptions/sub_1/stats', {
+      status: 200,
+      body: {
+        deliveries: { delivered: 4, dead: 1 },
+        breaker: {
+          endpoint: 'https://x.example.com/h',
+          state: 'closed',
+          requests: 5,
+          failures: 1,
+          reopenAt: null,
+        },
+        failingSince: null,
+      },
+    });
+    routes.set('GET /v1/channels', {
+      status: 200,
+      body: [
+        {
+          name: 'default',
+          types: ['*'],
+          mode: 'stream',
+          concurrency: 256,
+          retentionMs: 604800000,
+          batch: null,
+        },
+      ],
+    });
+    routes.set('GET /v1/endpoints', { status: 200, body: [] });
+
+    const stats = await runCli(['sub', 'stats', 'sub_1']);
+    expect(stats.code).toBe(0);
+    expect(stats.stdout).toMatch(/^deliveries\s+delivered 4, dead 1$/m);
+    expect(stats.stdout).toMatch(/^breaker\s+closed \(5 requests, 1 failed\)$/m);
+    expect((await runCli(['channels'])).stdout).toMatch(/^default\s+stream\s+256\s+7d\s+-\s+\*$/m);
+    expect((await runCli(['endpoints'])).stdout).toMatch(/No endpoints yet/);
+    expect(requests.map((r) => r.url)).toEqual([
+      '/v1/subscriptions/sub_1/stats',
+      '/v1/channels',
+      '/v1/endpoints',
+    ]);
+  });
+
+  const replay = {
+    id: 'rpl_1',
+    subscriptionId: 'sub_1',
+    from: '2026-11-26T08:00:00Z',
+    to: '2026-11-26T09:00:00.000Z',
+    types: ['a.b'],
+    filters: [],
+    newWebhookIds: true,
+    status: 'completed',
+    scanned: 10,
+    matched: 0,
+    total: 10,
+    cursor: 10,
+    error: null,
+    createdAt: '2026-11-26T09:00:00.000Z',
+    updatedAt: '2026-11-26T09:00:00.000Z',
+    deliveries: {},
+  };
+
+  it('starts a replay with every option mapped to the body', async () => {
+    routes.set('POST /v1/replays', { status: 202, body: replay });
+    const result = await runCli([
+      ...['replay', 'start', '--subscription', 'sub_1', '--from', '2026-11-26T08:00:00Z', '--to', 'now'],
+      ...['--type', 'a.b', '--filter', '{"prefix":{"subject":"orders/"}}', '--new-webhook-ids', '--no-wait'],
+    ]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/^replay\s+rpl_1$/m);
+    expect(result.stdout).toMatch(/^webhook-ids\s+new$/m);
+    const body = JSON.parse(requests[0]?.body ?? '');
+    expect(body).toMatchObject({
+      subscription: 'sub_1',
+      from: '2026-11-26T08:00:00Z',
+      types: ['a.b'],
+      filters: [{ prefix: { subject: 'orders/' } }],
+      newWebhookIds: true,
+    });
+    expect(Math.abs(Date.parse(body.to) - Date.now())).toBeLessThan(60_000);
+  });
+
+  it('stops following a replay on Ctrl-C with exit code 130, leaving it running', async () => {
+    const running = { ...replay, status: 'running', scanned: 5, matched: 2 };
+    routes.set('POST /v1/replays', { status: 202, body: running });
+    routes.set('GET /v1/replays/rpl_1', { status: 200, body: running });
+    const result = await runCli(['replay', 'start', '--subscription', 'sub_1', '--from', '-1h'], {
+      interruptWhen: /scanning events 5\/10/,
+    });
+    expect(result.code).toBe(130);
+    expect(result.stderr).toContain('replay rpl_1: scanning events 5/10 (2 matched)');
+    expect(result.stderr).toContain('stopped following; replay rpl_1 goes on in the hub.');
+    expect(result.stderr).toContain('junction replay cancel rpl_1');
+    expect(result.stderr).not.toContain('error:');
+    expect(result.stdout).toMatch(/^status\s+running$/m);
+    expect(requests.some((r) => r.url.endsWith('/cancel'))).toBe(false);
+  });
+
+  it('exits 1 when the replay failed or was cancelled, and cancels on request', async () => {
+    routes.set('POST /v1/replays', {
+      status: 202,
+      body: { ...replay, status: 'failed', error: 'the subscription was deleted' },
+    });
+    const failed = await runCli(['replay', 'start', '--subscription', 'sub_1', '--from', '-1h']);
+    expect(failed.code).toBe(1);
+    expect(failed.stdout).toMatch(/^error\s+the subscription was deleted$/m);
+    expect(failed.stderr).toBe('error: replay rpl_1 failed: the subscription was deleted\n');
+
+    routes.set('POST /v1/replays/rpl_1/cancel', { status: 200, body: { ...replay, status: 'cancelled' } });
+    expect(await runCli(['replay', 'cancel', 'rpl_1'])).toMatchObject({
+      code: 0,
+      stdout: 'cancelled rpl_1\n',
+    });
+    routes.set('GET /v1/replays/rpl_1', { status: 200, body: { ...replay, status: 'cancelled' } });
+    const get = await runCli(['replay', 'get', 'rpl_1', '--wait']);
+    expect(get).toMatchObject({ code: 1, stderr: 'error: replay rpl_1 was cancelled.\n' });
   });
 
   it('lets --url and --key override the environment', async () => {

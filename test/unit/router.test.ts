@@ -16,6 +16,7 @@ function sub(id: string, types: string[], extra: Partial<Subscription> = {}): Su
     protocolsettings: {},
     delivery: { ...DEFAULT_DELIVERY_POLICY },
     secrets: ['whsec_AAAA'],
+    failingSince: null,
     createdAt: '2024-01-01T00:00:00.000Z',
     updatedAt: '2024-01-01T00:00:00.000Z',
     ...extra,

@@ -1,11 +1,22 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_DELIVERY_POLICY } from '../../src/core/config.js';
 import { UnavailableError } from '../../src/core/errors.js';
 import type { CloudEvent } from '../../src/core/event.js';
-import type { Attempt, AttemptResult, Delivery, Subscription } from '../../src/storage/ports.js';
+import type {
+  Attempt,
+  AttemptResult,
+  Delivery,
+  Lane,
+  Replay,
+  ReplayDelivery,
+  Routed,
+  Subscription,
+} from '../../src/storage/ports.js';
+import { MIGRATIONS } from '../../src/storage/sqlite/migrations.js';
 import { openSqliteStore, type SqliteStore } from '../../src/storage/sqlite/store.js';
 
 function sub(id: string, types: string[] = []): Subscription {
@@ -20,6 +31,7 @@ function sub(id: string, types: string[] = []): Subscription {
     protocolsettings: { headers: { 'x-team': 'crm' } },
     delivery: { ...DEFAULT_DELIVERY_POLICY },
     secrets: ['whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'],
+    failingSince: null,
     createdAt: '2024-01-01T00:00:00.000Z',
     updatedAt: '2024-01-01T00:00:00.000Z',
   };
@@ -49,16 +61,40 @@ function attempt(n: number, outcome: Attempt['outcome'], extra: Partial<Attempt>
   };
 }
 
-const none = () => [] as Subscription[];
+/** The route of an append: the subscriptions an event goes to, on a channel. */
+const routed = (subscriptions: Subscription[], channel = 'default'): Routed => ({ channel, subscriptions });
+const none = () => routed([]);
 const FAR = new Date('2999-01-01T00:00:00.000Z');
+
+/** Calls `fn` with the clock at `time`: the store stamps what it writes with the time of the call. */
+function at<T>(time: string, fn: () => T): T {
+  vi.useFakeTimers({ toFake: ['Date'] });
+  vi.setSystemTime(new Date(time));
+  try {
+    return fn();
+  } finally {
+    vi.useRealTimers();
+  }
+}
+
+const ids = (due: { delivery: Delivery }[]) => due.map((d) => d.delivery.id);
+const eventIds = (due: { event: { event: CloudEvent } }[]) => due.map((d) => d.event.event.id);
 
 describe('SqliteStore', () => {
   let dir: string;
   let store: SqliteStore;
   let a: Subscription;
   let b: Subscription;
-  const toA = () => [a];
-  const toAB = () => [a, b];
+  const toA = () => routed([a]);
+  const toB = () => routed([b]);
+  const toAB = () => routed([a, b]);
+  const laneA: Lane = { subscriptionId: 'sub_a', channel: 'default' };
+  /** Due deliveries of sub_a's default lane. */
+  const dueA = (now: Date, limit = 10, exclude: ReadonlySet<string> = new Set()) =>
+    store.dueInLane(laneA, now, limit, exclude);
+  /** Due deliveries of every lane with work, as the dispatcher would gather them. */
+  const dueAll = (now: Date, limit = 1_000) =>
+    store.lanes().flatMap((lane) => store.dueInLane(lane, now, limit, new Set()));
 
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'junction-store-'));
@@ -70,12 +106,13 @@ describe('SqliteStore', () => {
   });
 
   afterEach(async () => {
+    vi.useRealTimers();
     await store.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
   /** Appends one event routed to `route`, returning its deliveries. */
-  async function one(id: string, route: () => Subscription[] = toA): Promise<Delivery[]> {
+  async function one(id: string, route: () => Routed = toA): Promise<Delivery[]> {
     const { deliveries } = await store.append([ev(id)], route);
     return deliveries.map((d) => d.delivery);
   }
@@ -102,7 +139,7 @@ describe('SqliteStore', () => {
     it('accepts new events and creates a pending delivery per routed subscription', async () => {
       const before = Date.now();
       const { results, deliveries } = await store.append([ev('e1'), ev('e2')], (e) =>
-        e.id === 'e1' ? [a, b] : [a],
+        routed(e.id === 'e1' ? [a, b] : [a]),
       );
       expect(results).toEqual([
         { source: '/shop', id: 'e1', status: 'accepted' },
@@ -121,6 +158,9 @@ describe('SqliteStore', () => {
         budgetAttempts: 0,
         lastError: null,
         eventSeq: first.event.seq,
+        channel: 'default',
+        orderKey: null,
+        replayId: null,
       });
       expect(first.delivery.id).toMatch(/^dlv_/);
       expect(first.delivery.webhookId).toMatch(/^msg_/);
@@ -145,7 +185,7 @@ describe('SqliteStore', () => {
 
     it('a second (source, id) is a duplicate and creates no deliveries', async () => {
       await store.append([ev('e1')], toA);
-      const { results, deliveries } = await store.append([ev('e1', { type: 'other' })], () => [a, b]);
+      const { results, deliveries } = await store.append([ev('e1', { type: 'other' })], toAB);
       expect(results).toEqual([{ source: '/shop', id: 'e1', status: 'duplicate' }]);
       expect(deliveries).toEqual([]);
       const looked = store.lookupEvent('/shop', 'e1')!;
@@ -183,7 +223,7 @@ describe('SqliteStore', () => {
       });
       const seqs = outcomes.slice(0, 150).map((o) => o.deliveries[0]!.event.seq);
       expect([...seqs].sort((x, y) => x - y)).toEqual(seqs);
-      expect(store.due(FAR, 1_000, new Set())).toHaveLength(150);
+      expect(dueAll(FAR)).toHaveLength(150);
     });
 
     it('an append that throws in route rejects alone, and writes nothing of its own', async () => {
@@ -219,28 +259,25 @@ describe('SqliteStore', () => {
         attempt: attempt(1, 'retry'),
         nextAttemptAt: new Date(now + 2_000),
       });
-      expect(store.due(new Date(now), 10, new Set())).toEqual([]);
-      expect(store.due(new Date(now + 1_500), 10, new Set()).map((d) => d.delivery.id)).toEqual([d2!.id]);
-      const all = store.due(new Date(now + 5_000), 10, new Set());
+      expect(dueA(new Date(now))).toEqual([]);
+      expect(dueA(new Date(now + 1_500)).map((d) => d.delivery.id)).toEqual([d2!.id]);
+      const all = dueA(new Date(now + 5_000));
       expect(all.map((d) => d.delivery.id)).toEqual([d2!.id, d3!.id, d1!.id]);
       expect(all[0]!.event.event).toEqual(ev('e2'));
       expect(all[0]!.event.seq).toBe(d2!.eventSeq);
-      expect(store.due(new Date(now + 5_000), 2, new Set()).map((d) => d.delivery.id)).toEqual([
-        d2!.id,
-        d3!.id,
-      ]);
-      expect(store.nextDueAt(new Date(now))!.getTime()).toBe(now + 1_000);
+      expect(dueA(new Date(now + 5_000), 2).map((d) => d.delivery.id)).toEqual([d2!.id, d3!.id]);
+      expect(store.nextDueInLane(laneA, new Date(now))!.getTime()).toBe(now + 1_000);
       // Only what is still ahead counts: a time already past is due, not a reason to wake.
-      expect(store.nextDueAt(new Date(now + 1_500))!.getTime()).toBe(now + 2_000);
+      expect(store.nextDueInLane(laneA, new Date(now + 1_500))!.getTime()).toBe(now + 2_000);
     });
 
     it('skips excluded ids and still fills the limit', async () => {
       const ids: string[] = [];
       for (let i = 0; i < 5; i++) ids.push((await one(`e${i}`))[0]!.id);
-      const got = store.due(FAR, 3, new Set([ids[0]!, ids[1]!]));
+      const got = dueA(FAR, 3, new Set([ids[0]!, ids[1]!]));
       expect(got).toHaveLength(3);
       expect(got.map((d) => d.delivery.id).sort()).toEqual(ids.slice(2).sort());
-      expect(store.due(FAR, 10, new Set(ids))).toEqual([]);
+      expect(dueA(FAR, 10, new Set(ids))).toEqual([]);
     });
 
     it('leaves out delivered and dead deliveries', async () => {
@@ -253,10 +290,11 @@ describe('SqliteStore', () => {
         attempt: attempt(1, 'dead'),
         reason: 'HTTP 404 is permanent',
       });
-      expect(store.due(FAR, 10, new Set()).map((d) => d.delivery.id)).toEqual([d3!.id]);
+      expect(dueA(FAR).map((d) => d.delivery.id)).toEqual([d3!.id]);
       await store.recordAttempt(d3!.id, { kind: 'delivered', attempt: attempt(1, 'delivered') });
-      expect(store.due(FAR, 10, new Set())).toEqual([]);
-      expect(store.nextDueAt(new Date(0))).toBeNull();
+      expect(dueA(FAR)).toEqual([]);
+      expect(store.nextDueInLane(laneA, new Date(0))).toBeNull();
+      expect(store.lanes()).toEqual([]);
     });
   });
 
@@ -392,7 +430,7 @@ describe('SqliteStore', () => {
       );
       expect(store.listDeliveries('sub_a', 'delivered', 100, undefined).items).toHaveLength(50);
       expect(store.listDeliveries('sub_b', 'delivered', 100, undefined).items).toHaveLength(50);
-      expect(store.due(FAR, 1_000, new Set())).toEqual([]);
+      expect(dueAll(FAR)).toEqual([]);
     });
   });
 
@@ -521,8 +559,7 @@ describe('SqliteStore', () => {
       expect(stored.attemptLog).toHaveLength(2);
       expect(store.lookupEvent('/shop', 'e2')!.deliveries[0]!.status).toBe('dead');
       expect(
-        store
-          .due(new Date(after), 10, new Set())
+        dueA(new Date(after))
           .map((d) => d.delivery.id)
           .sort(),
       ).toEqual([d1!.id, d3!.id].sort());
@@ -561,7 +598,7 @@ describe('SqliteStore', () => {
       const [d1] = await one('e1');
       const [d2] = await one('e2');
       const [d3] = await one('e3');
-      const [other] = await one('e4', () => [b]);
+      const [other] = await one('e4', toB);
       await store.recordAttempt(d1!.id, { kind: 'delivered', attempt: attempt(1, 'delivered') });
       await store.recordAttempt(d2!.id, {
         kind: 'retry',
@@ -575,7 +612,7 @@ describe('SqliteStore', () => {
       for (const d of dead)
         expect(d).toMatchObject({ nextAttemptAt: null, lastError: 'subscription deleted' });
       expect(store.lookupEvent('/shop', 'e1')!.deliveries[0]!.status).toBe('delivered');
-      expect(store.due(FAR, 10, new Set()).map((d) => d.delivery.id)).toEqual([other!.id]);
+      expect(dueAll(FAR).map((d) => d.delivery.id)).toEqual([other!.id]);
       expect(await store.deleteSubscription('sub_a')).toBe(false);
     });
 
@@ -601,6 +638,562 @@ describe('SqliteStore', () => {
       const again = store.lookupEvent('/shop', 'e1')!.deliveries[0]!;
       expect(again.status).toBe('delivered');
       expect(again.attemptLog.map((a) => a.n)).toEqual([1, 2]);
+    });
+  });
+
+  describe('channels and lanes', () => {
+    const invoice = (id: string) => ev(id, { type: 'com.acme.invoice.paid' });
+    const byType = (subs: () => Subscription[]) => (e: CloudEvent) =>
+      routed(subs(), e.type === 'com.acme.invoice.paid' ? 'billing' : 'default');
+
+    it('stores the channel on events and deliveries, and lists each lane with work', async () => {
+      const { deliveries } = await store.append(
+        [ev('e1'), invoice('e2')],
+        byType(() => [a, b]),
+      );
+      expect(
+        deliveries.map((d) => [d.event.event.id, d.delivery.subscriptionId, d.delivery.channel]),
+      ).toEqual([
+        ['e1', 'sub_a', 'default'],
+        ['e1', 'sub_b', 'default'],
+        ['e2', 'sub_a', 'billing'],
+        ['e2', 'sub_b', 'billing'],
+      ]);
+      for (const d of store.lookupEvent('/shop', 'e2')!.deliveries) expect(d.channel).toBe('billing');
+      expect(store.archived(new Date(0), FAR, 0, 10).map((e) => [e.event.id, e.channel])).toEqual([
+        ['e1', 'default'],
+        ['e2', 'billing'],
+      ]);
+
+      const sortLanes = (lanes: Lane[]) =>
+        lanes.map((l) => `${l.subscriptionId}/${l.channel}`).sort((x, y) => x.localeCompare(y));
+      expect(sortLanes(store.lanes())).toEqual([
+        'sub_a/billing',
+        'sub_a/default',
+        'sub_b/billing',
+        'sub_b/default',
+      ]);
+      const billingA: Lane = { subscriptionId: 'sub_a', channel: 'billing' };
+      expect(ids(store.dueInLane(billingA, FAR, 10, new Set()))).toEqual([deliveries[2]!.delivery.id]);
+      expect(eventIds(dueA(FAR))).toEqual(['e1']);
+      expect(store.dueInLane({ subscriptionId: 'sub_a', channel: 'nowhere' }, FAR, 10, new Set())).toEqual(
+        [],
+      );
+
+      // A lane with nothing left to attempt is no longer listed; the others are untouched.
+      await store.recordAttempt(deliveries[2]!.delivery.id, {
+        kind: 'delivered',
+        attempt: attempt(1, 'delivered'),
+      });
+      const now = Date.now();
+      await store.recordAttempt(deliveries[1]!.delivery.id, {
+        kind: 'retry',
+        attempt: attempt(1, 'retry'),
+        nextAttemptAt: new Date(now + 60_000),
+      });
+      expect(sortLanes(store.lanes())).toEqual(['sub_a/default', 'sub_b/billing', 'sub_b/default']);
+      expect(store.dueInLane(billingA, FAR, 10, new Set())).toEqual([]);
+      expect(
+        store.nextDueInLane({ subscriptionId: 'sub_b', channel: 'default' }, new Date(now))!.getTime(),
+      ).toBe(now + 60_000);
+      expect(store.nextDueInLane({ subscriptionId: 'sub_b', channel: 'billing' }, new Date(now))).toBeNull();
+      expect(store.nextDueInLane(billingA, new Date(now))).toBeNull();
+    });
+  });
+
+  describe('ordering by partition key', () => {
+    let o: Subscription;
+    const laneO: Lane = { subscriptionId: 'sub_o', channel: 'default' };
+    const keyed = (id: string, key: string) => ev(id, { partitionkey: key });
+    const toO = () => routed([o]);
+    /** Event ids of sub_o's due deliveries, in the order the store gives them. */
+    const dueO = (now: Date = FAR, exclude: ReadonlySet<string> = new Set(), limit = 10) =>
+      eventIds(store.dueInLane(laneO, now, limit, exclude));
+
+    beforeEach(async () => {
+      o = {
+        ...sub('sub_o'),
+        delivery: { ...DEFAULT_DELIVERY_POLICY, ordering: 'partition', onDead: 'block' },
+      };
+      await store.saveSubscription(o);
+    });
+
+    /** Appends the events to sub_o, returning its delivery ids by event id. */
+    async function appendO(...events: CloudEvent[]): Promise<Record<string, string>> {
+      const { deliveries } = await store.append(events, toO);
+      return Object.fromEntries(deliveries.map((d) => [d.event.event.id, d.delivery.id]));
+    }
+
+    function dead(id: string, holdKey?: boolean) {
+      return store.recordAttempt(id, {
+        kind: 'dead',
+        attempt: attempt(1, 'dead'),
+        reason: 'HTTP 404 is permanent',
+        ...(holdKey === undefined ? {} : { holdKey }),
+      });
+    }
+
+    const delivered = (id: string) =>
+      store.recordAttempt(id, { kind: 'delivered', attempt: attempt(1, 'delivered') });
+
+    it('gives a delivery the partition key only for an ordered subscription and a keyed event', async () => {
+      const { deliveries } = await store.append(
+        [keyed('k1', 'x'), ev('n1'), ev('k2', { partitionkey: 7 })],
+        () => routed([o, a]),
+      );
+      expect(
+        deliveries.map((d) => [d.event.event.id, d.delivery.subscriptionId, d.delivery.orderKey]),
+      ).toEqual([
+        ['k1', 'sub_o', 'x'],
+        ['k1', 'sub_a', null],
+        ['n1', 'sub_o', null],
+        ['n1', 'sub_a', null],
+        ['k2', 'sub_o', null],
+        ['k2', 'sub_a', null],
+      ]);
+      const looked = store.lookupEvent('/shop', 'k1')!.deliveries;
+      expect(looked.find((d) => d.subscriptionId === 'sub_o')!.orderKey).toBe('x');
+      expect(looked.find((d) => d.subscriptionId === 'sub_a')!.orderKey).toBeNull();
+    });
+
+    it('holds later events of a key until the first is delivered', async () => {
+      const d = await appendO(keyed('k1', 'x'), keyed('k2', 'x'));
+      expect(dueO()).toEqual(['k1']);
+      await delivered(d.k1!);
+      expect(dueO()).toEqual(['k2']);
+      await delivered(d.k2!);
+      expect(dueO()).toEqual([]);
+    });
+
+    it('an unordered subscription is not held by the partition key', async () => {
+      await store.append([keyed('k1', 'x'), keyed('k2', 'x')], toA);
+      expect(eventIds(dueA(FAR))).toEqual(['k1', 'k2']);
+    });
+
+    it('a retrying head keeps the rest of its key waiting, and is what the lane wakes for', async () => {
+      const d = await appendO(keyed('k1', 'x'), keyed('k2', 'x'));
+      const now = Date.now();
+      await store.recordAttempt(d.k1!, {
+        kind: 'retry',
+        attempt: attempt(1, 'retry'),
+        nextAttemptAt: new Date(now + 60_000),
+      });
+      expect(dueO(new Date(now))).toEqual([]);
+      expect(store.nextDueInLane(laneO, new Date(now))!.getTime()).toBe(now + 60_000);
+      expect(dueO(new Date(now + 60_000))).toEqual(['k1']);
+      await delivered(d.k1!);
+      expect(dueO(new Date(now))).toEqual(['k2']);
+    });
+
+    it('a dead head that holds its key blocks the rest until it is discarded', async () => {
+      const d = await appendO(keyed('k1', 'x'), keyed('k2', 'x'), keyed('k3', 'x'));
+      await dead(d.k1!, true);
+      expect(dueO()).toEqual([]);
+      // The lane still has work, but nothing that time alone will make due.
+      expect(store.lanes()).toContainEqual(laneO);
+      expect(store.nextDueInLane(laneO, new Date())).toBeNull();
+
+      expect(await store.discard({ ids: ['dlv_unknown', d.k2!] })).toEqual([]);
+      const gone = await store.discard({ ids: [d.k1!] });
+      expect(gone).toEqual([expect.objectContaining({ id: d.k1, status: 'discarded', orderKey: 'x' })]);
+      expect(store.listDeadLetters('sub_o', 10, undefined).items).toEqual([]);
+      expect(dueO()).toEqual(['k2']);
+      // Discarded is final: it can no longer be redriven or discarded again.
+      expect(await store.redrive({ ids: [d.k1!] })).toEqual([]);
+      expect(await store.discard({ ids: [d.k1!] })).toEqual([]);
+    });
+
+    it('discards every dead letter of a subscription', async () => {
+      const d = await appendO(keyed('k1', 'x'), keyed('k2', 'y'), keyed('k3', 'x'), keyed('k4', 'y'));
+      await dead(d.k1!, true);
+      await dead(d.k2!, true);
+      expect(dueO()).toEqual([]);
+      const gone = await store.discard({ subscriptionId: 'sub_o' });
+      expect(gone.map((x) => x.id).sort()).toEqual([d.k1!, d.k2!].sort());
+      expect(dueO()).toEqual(['k3', 'k4']);
+      expect(await store.discard({ subscriptionId: 'sub_o' })).toEqual([]);
+    });
+
+    it('a held dead head, redriven, is due again and still ahead of the rest of its key', async () => {
+      const d = await appendO(keyed('k1', 'x'), keyed('k2', 'x'));
+      await dead(d.k1!, true);
+      expect(dueO()).toEqual([]);
+      const moved = await store.redrive({ ids: [d.k1!] });
+      expect(moved).toEqual([expect.objectContaining({ id: d.k1, status: 'pending', orderKey: 'x' })]);
+      expect(dueO(new Date())).toEqual(['k1']);
+      await delivered(d.k1!);
+      expect(dueO(new Date())).toEqual(['k2']);
+    });
+
+    it('a dead head that does not hold its key releases it', async () => {
+      const d = await appendO(keyed('k1', 'x'), keyed('k2', 'x'), keyed('k3', 'x'));
+      await dead(d.k1!);
+      expect(dueO()).toEqual(['k2']);
+      await dead(d.k2!, false);
+      expect(dueO()).toEqual(['k3']);
+      expect(store.listDeadLetters('sub_o', 10, undefined).items.map((x) => x.id)).toEqual([d.k1, d.k2]);
+    });
+
+    it('a disabled head releases its key', async () => {
+      const d = await appendO(keyed('k1', 'x'), keyed('k2', 'x'));
+      await store.recordAttempt(d.k1!, {
+        kind: 'disable',
+        attempt: attempt(1, 'disabled', { status: 410 }),
+        reason: 'the sink answered 410 Gone',
+      });
+      expect(dueO()).toEqual(['k2']);
+    });
+
+    // Delivery.orderKey: "a later delivery with the same key waits while this one is pending,
+    // retrying, or dead under onDead: block". A released dead letter that is redriven is pending
+    // again, so it must still carry its key, and redriven letters of one key must go one at a time.
+    it('a released dead letter keeps its partition key, and once redriven holds its key again', async () => {
+      const d = await appendO(keyed('k1', 'x'), keyed('k2', 'x'), keyed('k3', 'x'));
+      await dead(d.k1!);
+      await dead(d.k2!);
+      expect(dueO()).toEqual(['k3']);
+      expect(store.listDeadLetters('sub_o', 10, undefined).items.map((x) => x.orderKey)).toEqual(['x', 'x']);
+      const moved = await store.redrive({ subscriptionId: 'sub_o' });
+      expect(moved.map((x) => [x.id, x.orderKey])).toEqual([
+        [d.k1, 'x'],
+        [d.k2, 'x'],
+      ]);
+      // k1 and k2 are both pending again, with k3 still due: only k1 may go.
+      expect(dueO(new Date())).toEqual(['k1']);
+    });
+
+    it('keys are independent, and events without a key are never held', async () => {
+      const d = await appendO(
+        keyed('x1', 'x'),
+        keyed('y1', 'y'),
+        keyed('x2', 'x'),
+        ev('n1'),
+        ev('n2'),
+        keyed('y2', 'y'),
+      );
+      expect(dueO()).toEqual(['x1', 'y1', 'n1', 'n2']);
+      const now = Date.now();
+      await store.recordAttempt(d.x1!, {
+        kind: 'retry',
+        attempt: attempt(1, 'retry'),
+        nextAttemptAt: new Date(now + 60_000),
+      });
+      await dead(d.y1!, true);
+      expect(dueO(new Date(now))).toEqual(['n1', 'n2']);
+      await delivered(d.n1!);
+      await delivered(d.n2!);
+      expect(dueO(new Date(now))).toEqual([]);
+      await store.discard({ ids: [d.y1!] });
+      expect(dueO(new Date(now))).toEqual(['y2']);
+      // Oldest due first: y2 has been due since it was made, x1 only from its retry time.
+      expect(dueO(new Date(now + 60_000))).toEqual(['y2', 'x1']);
+    });
+
+    it('an excluded (in-flight) head still holds its key, and the limit counts what is returned', async () => {
+      const d = await appendO(keyed('x1', 'x'), keyed('x2', 'x'), keyed('y1', 'y'), ev('n1'), ev('n2'));
+      expect(dueO(FAR, new Set([d.x1!]))).toEqual(['y1', 'n1', 'n2']);
+      expect(dueO(FAR, new Set([d.x1!, d.y1!]), 2)).toEqual(['n1', 'n2']);
+      expect(dueO(FAR, new Set(), 2)).toEqual(['x1', 'y1']);
+      expect(dueO(FAR, new Set(Object.values(d)))).toEqual([]);
+    });
+
+    it('holds a key only within its subscription', async () => {
+      const o2: Subscription = { ...o, id: 'sub_o2' };
+      const { deliveries } = await store.append([keyed('k1', 'x'), keyed('k2', 'x')], () => routed([o, o2]));
+      const k1o = deliveries.find((x) => x.event.event.id === 'k1' && x.delivery.subscriptionId === 'sub_o')!;
+      await dead(k1o.delivery.id, true);
+      expect(dueO()).toEqual([]);
+      expect(
+        eventIds(store.dueInLane({ subscriptionId: 'sub_o2', channel: 'default' }, FAR, 10, new Set())),
+      ).toEqual(['k1']);
+    });
+  });
+
+  describe('sweep', () => {
+    const T0 = '2024-01-01T00:00:00.000Z';
+    const CUTOFF = new Date('2024-01-02T00:00:00.000Z');
+    const T1 = '2024-01-03T00:00:00.000Z';
+
+    function appendAt(time: string, events: CloudEvent[], route: (e: CloudEvent) => Routed) {
+      return at(time, () => store.append(events, route));
+    }
+
+    /** Rows of the store's own tables, read on a connection of the test's. */
+    function rows(sql: string, ...params: unknown[]): unknown[] {
+      const db = new Database(join(dir, 'junction.db'), { readonly: true });
+      try {
+        return db.prepare(sql).all(...params);
+      } finally {
+        db.close();
+      }
+    }
+
+    it('deletes old events of the channel with nothing left to deliver, with their deliveries and attempts', async () => {
+      const old = await appendAt(
+        T0,
+        ['delivered', 'discarded', 'nowhere', 'mixed', 'pending', 'retrying', 'dead'].map((id) => ev(id)),
+        (e) => routed(e.id === 'nowhere' ? [] : e.id === 'mixed' ? [a, b] : [a], 'orders'),
+      );
+      const other = await appendAt(T0, [ev('other')], () => routed([a], 'audit'));
+      const fresh = await appendAt(T1, [ev('fresh')], () => routed([a], 'orders'));
+      const onTheCutoff = await appendAt(CUTOFF.toISOString(), [ev('cutoff')], () => routed([a], 'orders'));
+      const dlv = (id: string, subId = 'sub_a') =>
+        old.deliveries.find((d) => d.event.event.id === id && d.delivery.subscriptionId === subId)!.delivery
+          .id;
+      const deliver = (id: string) =>
+        store.recordAttempt(id, { kind: 'delivered', attempt: attempt(1, 'delivered') });
+      const kill = (id: string) =>
+        store.recordAttempt(id, {
+          kind: 'dead',
+          attempt: attempt(1, 'dead'),
+          reason: 'HTTP 404 is permanent',
+        });
+
+      await store.recordAttempt(dlv('delivered'), {
+        kind: 'retry',
+        attempt: attempt(1, 'retry'),
+        nextAttemptAt: new Date(),
+      });
+      await deliver(dlv('delivered'));
+      await kill(dlv('discarded'));
+      await store.discard({ ids: [dlv('discarded')] });
+      await deliver(dlv('mixed', 'sub_a'));
+      await store.recordAttempt(dlv('retrying'), {
+        kind: 'retry',
+        attempt: attempt(1, 'retry'),
+        nextAttemptAt: new Date(Date.now() + 60_000),
+      });
+      await kill(dlv('dead'));
+      await deliver(other.deliveries[0]!.delivery.id);
+      await deliver(fresh.deliveries[0]!.delivery.id);
+      await deliver(onTheCutoff.deliveries[0]!.delivery.id);
+      const sweptDeliveries = [dlv('delivered'), dlv('discarded')];
+      expect(rows('SELECT * FROM attempts WHERE delivery_id IN (?, ?)', ...sweptDeliveries)).toHaveLength(3);
+
+      expect(await store.sweep('orders', CUTOFF, 100)).toBe(3);
+      for (const id of ['delivered', 'discarded', 'nowhere'])
+        expect(store.lookupEvent('/shop', id)).toBeUndefined();
+      for (const id of ['mixed', 'pending', 'retrying', 'dead', 'other', 'fresh', 'cutoff'])
+        expect(store.lookupEvent('/shop', id)).toBeDefined();
+      expect(rows('SELECT * FROM deliveries WHERE id IN (?, ?)', ...sweptDeliveries)).toEqual([]);
+      expect(rows('SELECT * FROM attempts WHERE delivery_id IN (?, ?)', ...sweptDeliveries)).toEqual([]);
+      expect(store.lookupEvent('/shop', 'mixed')!.deliveries).toHaveLength(2);
+      expect(store.lookupEvent('/shop', 'dead')!.deliveries[0]!.attemptLog).toHaveLength(1);
+      expect(await store.sweep('orders', CUTOFF, 100)).toBe(0);
+
+      // Once what held them is settled, they go too.
+      await deliver(dlv('mixed', 'sub_b'));
+      await store.discard({ ids: [dlv('dead')] });
+      expect(await store.sweep('orders', CUTOFF, 100)).toBe(2);
+      expect(store.lookupEvent('/shop', 'mixed')).toBeUndefined();
+      expect(store.lookupEvent('/shop', 'dead')).toBeUndefined();
+      expect(store.lookupEvent('/shop', 'pending')).toBeDefined();
+      expect(store.lookupEvent('/shop', 'retrying')).toBeDefined();
+    });
+
+    it('deletes at most `limit` events, oldest first', async () => {
+      for (let i = 0; i < 5; i++) await appendAt(`2024-01-01T0${5 - i}:00:00.000Z`, [ev(`e${i}`)], none);
+      expect(await store.sweep('default', CUTOFF, 2)).toBe(2);
+      expect(['e0', 'e1', 'e2', 'e3', 'e4'].filter((id) => store.lookupEvent('/shop', id))).toEqual([
+        'e0',
+        'e1',
+        'e2',
+      ]);
+      expect(await store.sweep('default', CUTOFF, 10)).toBe(3);
+      expect(store.countArchived(new Date(0), FAR)).toBe(0);
+    });
+  });
+
+  describe('archive and replays', () => {
+    const T = (h: number) => `2024-05-01T${String(h).padStart(2, '0')}:00:00.000Z`;
+
+    function replay(id: string, extra: Partial<Replay> = {}): Replay {
+      return {
+        id,
+        subscriptionId: 'sub_a',
+        from: T(0),
+        to: T(12),
+        types: [],
+        filters: [],
+        newWebhookIds: false,
+        status: 'running',
+        scanned: 0,
+        matched: 0,
+        total: 0,
+        cursor: 0,
+        error: null,
+        createdAt: T(12),
+        updatedAt: T(12),
+        ...extra,
+      };
+    }
+
+    it('pages archived events by sequence number within [from, to), and counts them', async () => {
+      await at(T(1), () => store.append([ev('e1'), ev('e2')], toA));
+      await at(T(2), () => store.append([ev('e3')], () => routed([], 'audit')));
+      await at(T(3), () => store.append([ev('e4')], toA));
+      await at(T(4), () => store.append([ev('e5')], toA));
+
+      const all = store.archived(new Date(T(1)), new Date(T(4)), 0, 10);
+      expect(all.map((e) => [e.event.id, e.channel, e.receivedAt])).toEqual([
+        ['e1', 'default', T(1)],
+        ['e2', 'default', T(1)],
+        ['e3', 'audit', T(2)],
+        ['e4', 'default', T(3)],
+      ]);
+      expect(all[0]!.event).toEqual(ev('e1'));
+      expect(store.countArchived(new Date(T(1)), new Date(T(4)))).toBe(4);
+      expect(store.countArchived(new Date(T(2)), new Date(T(3)))).toBe(1);
+      expect(store.countArchived(new Date(T(5)), new Date(T(6)))).toBe(0);
+
+      const p1 = store.archived(new Date(T(1)), new Date(T(4)), 0, 3);
+      expect(p1.map((e) => e.event.id)).toEqual(['e1', 'e2', 'e3']);
+      const p2 = store.archived(new Date(T(1)), new Date(T(4)), p1[2]!.seq, 3);
+      expect(p2.map((e) => e.event.id)).toEqual(['e4']);
+      expect(store.archived(new Date(T(1)), new Date(T(4)), p2[0]!.seq, 3)).toEqual([]);
+      expect(store.archived(new Date(T(2)), new Date(T(5)), 0, 10).map((e) => e.event.id)).toEqual([
+        'e3',
+        'e4',
+        'e5',
+      ]);
+    });
+
+    it('saves, replaces, reads and lists replays', async () => {
+      expect(store.getReplay('rpl_1')).toBeUndefined();
+      expect(store.listReplays(10)).toEqual([]);
+      await store.saveReplay(replay('rpl_1', { types: ['t'], filters: [{ exact: { subject: 'x' } }] }), []);
+      await store.saveReplay(replay('rpl_2'), []);
+      expect(store.getReplay('rpl_1')).toEqual(
+        replay('rpl_1', { types: ['t'], filters: [{ exact: { subject: 'x' } }] }),
+      );
+      const done = replay('rpl_1', { status: 'completed', scanned: 5, matched: 3, total: 5, cursor: 42 });
+      await store.saveReplay(done, []);
+      expect(store.getReplay('rpl_1')).toEqual(done);
+      expect(store.listReplays(10).map((r) => r.id)).toEqual(['rpl_2', 'rpl_1']);
+      expect(store.listReplays(1)).toEqual([replay('rpl_2')]);
+    });
+
+    it('writes a page of replay deliveries with the replay, once', async () => {
+      const { deliveries } = await store.append([ev('e1'), ev('e2'), ev('e3')], toAB);
+      const live = (id: string, subId = 'sub_a') =>
+        deliveries.find((d) => d.event.event.id === id && d.delivery.subscriptionId === subId)!;
+      for (const d of deliveries)
+        await store.recordAttempt(d.delivery.id, { kind: 'delivered', attempt: attempt(1, 'delivered') });
+      const page = (r: string, suffix: string): ReplayDelivery[] =>
+        ['e1', 'e2'].map((id) => ({
+          id: `dlv_${r}_${id}_${suffix}`,
+          webhookId: id === 'e1' ? live(id).delivery.webhookId : `msg_fresh_${id}`,
+          subscriptionId: 'sub_a',
+          orderKey: id === 'e2' ? 'k' : null,
+          eventSeq: live(id).event.seq,
+          channel: 'default',
+        }));
+
+      const before = Date.now();
+      await store.saveReplay(
+        replay('rpl_1', { cursor: live('e2').event.seq, scanned: 2, matched: 2 }),
+        page('rpl_1', 'a'),
+      );
+      expect(store.getReplay('rpl_1')!.cursor).toBe(live('e2').event.seq);
+      const made = store.lookupEvent('/shop', 'e2')!.deliveries.find((d) => d.replayId === 'rpl_1')!;
+      expect(made).toMatchObject({
+        id: 'dlv_rpl_1_e2_a',
+        subscriptionId: 'sub_a',
+        eventSeq: live('e2').event.seq,
+        channel: 'default',
+        orderKey: 'k',
+        replayId: 'rpl_1',
+        webhookId: 'msg_fresh_e2',
+        status: 'pending',
+        attempts: 0,
+        budgetAttempts: 0,
+        attemptLog: [],
+      });
+      expect(Date.parse(made.nextAttemptAt!)).toBeGreaterThanOrEqual(before);
+      expect(eventIds(dueA(FAR))).toEqual(['e1', 'e2']);
+      expect(ids(dueA(FAR)).sort()).toEqual(['dlv_rpl_1_e1_a', 'dlv_rpl_1_e2_a']);
+      expect(store.replayDeliveryCounts('rpl_1')).toEqual({ pending: 2 });
+
+      // The same page again, as a job resumed after a crash would write it (with new ids).
+      await store.saveReplay(replay('rpl_1', { cursor: live('e2').event.seq }), page('rpl_1', 'b'));
+      await store.saveReplay(replay('rpl_1', { cursor: live('e2').event.seq }), page('rpl_1', 'a'));
+      expect(store.lookupEvent('/shop', 'e1')!.deliveries).toHaveLength(3);
+      expect(store.lookupEvent('/shop', 'e2')!.deliveries.filter((d) => d.replayId === 'rpl_1')).toHaveLength(
+        1,
+      );
+      expect(store.replayDeliveryCounts('rpl_1')).toEqual({ pending: 2 });
+
+      // Another replay of the same events is another set of deliveries.
+      await store.saveReplay(replay('rpl_2'), page('rpl_2', 'a'));
+      expect(store.lookupEvent('/shop', 'e1')!.deliveries).toHaveLength(4);
+      expect(store.replayDeliveryCounts('rpl_2')).toEqual({ pending: 2 });
+
+      await store.recordAttempt('dlv_rpl_1_e1_a', { kind: 'delivered', attempt: attempt(1, 'delivered') });
+      expect(store.replayDeliveryCounts('rpl_1')).toEqual({ pending: 1, delivered: 1 });
+      expect(store.replayDeliveryCounts('rpl_none')).toEqual({});
+      // Replay deliveries count among the subscription's own.
+      expect(store.deliveryCounts('sub_a')).toEqual({ delivered: 4, pending: 3 });
+      expect(store.deliveryCounts('sub_b')).toEqual({ delivered: 3 });
+    });
+
+    it('webhookIdOf gives the webhook-id of the original delivery, not a replay', async () => {
+      const { deliveries } = await store.append([ev('e1'), ev('e2')], toAB);
+      const [e1a, e1b, e2a] = deliveries;
+      await store.saveReplay(replay('rpl_1', { newWebhookIds: true }), [
+        {
+          id: 'dlv_0000000000_replay_first',
+          webhookId: 'msg_fresh',
+          subscriptionId: 'sub_a',
+          orderKey: null,
+          eventSeq: e1a!.event.seq,
+          channel: 'default',
+        },
+      ]);
+      expect(store.webhookIdOf(e1a!.event.seq, 'sub_a')).toBe(e1a!.delivery.webhookId);
+      expect(store.webhookIdOf(e1a!.event.seq, 'sub_b')).toBe(e1b!.delivery.webhookId);
+      expect(store.webhookIdOf(e2a!.event.seq, 'sub_a')).toBe(e2a!.delivery.webhookId);
+      expect(store.webhookIdOf(e2a!.event.seq, 'sub_none')).toBeUndefined();
+      expect(store.webhookIdOf(99_999, 'sub_a')).toBeUndefined();
+    });
+
+    it('counts a subscription deliveries by status', async () => {
+      expect(store.deliveryCounts('sub_a')).toEqual({});
+      const ds = await Promise.all(['e1', 'e2', 'e3', 'e4', 'e5', 'e6'].map((id) => one(id)));
+      const [d1, d2, d3, d4, d5] = ds.map((d) => d[0]!.id);
+      await store.recordAttempt(d1!, { kind: 'delivered', attempt: attempt(1, 'delivered') });
+      await store.recordAttempt(d2!, {
+        kind: 'retry',
+        attempt: attempt(1, 'retry'),
+        nextAttemptAt: new Date(Date.now() + 60_000),
+      });
+      await store.recordAttempt(d3!, { kind: 'dead', attempt: attempt(1, 'dead'), reason: 'HTTP 404' });
+      await store.recordAttempt(d4!, { kind: 'dead', attempt: attempt(1, 'dead'), reason: 'HTTP 404' });
+      await store.recordAttempt(d5!, { kind: 'dead', attempt: attempt(1, 'dead'), reason: 'HTTP 404' });
+      await store.discard({ ids: [d5!] });
+      expect(store.deliveryCounts('sub_a')).toEqual({
+        delivered: 1,
+        retrying: 1,
+        dead: 2,
+        discarded: 1,
+        pending: 1,
+      });
+      expect(store.deliveryCounts('sub_b')).toEqual({});
+    });
+  });
+
+  describe('backlog', () => {
+    it('counts events accepted and not yet durable, and is 0 when idle', async () => {
+      expect(store.backlog()).toBe(0);
+      const first = store.append([ev('e1'), ev('e2')], toA);
+      const second = store.append([ev('e3')], toA);
+      expect(store.backlog()).toBe(3);
+      await Promise.all([first, second]);
+      expect(store.backlog()).toBe(0);
+      const failing = store.append([ev('boom')], () => {
+        throw new Error('route failed');
+      });
+      await expect(failing).rejects.toThrow('route failed');
+      expect(store.backlog()).toBe(0);
     });
   });
 
@@ -639,11 +1232,61 @@ describe('SqliteStore', () => {
       const again = looked.deliveries.find((x) => x.id === d.id)!;
       expect(again).toMatchObject({ status: 'retrying', attempts: 1, webhookId: d.webhookId });
       expect(again.attemptLog).toHaveLength(1);
-      expect(store.due(FAR, 10, new Set())).toHaveLength(4);
+      expect(dueAll(FAR)).toHaveLength(4);
 
       const dup = await store.append([ev('e1'), ev('e3')], toA);
       expect(dup.results.map((r) => r.status)).toEqual(['duplicate', 'accepted']);
       expect(dup.deliveries[0]!.event.seq).toBeGreaterThan(deliveries[2]!.event.seq);
+    });
+
+    it('brings a version-1 database up to date, its deliveries on the default channel, unordered', async () => {
+      const old = mkdtempSync(join(tmpdir(), 'junction-store-v1-'));
+      try {
+        const db = new Database(join(old, 'junction.db'));
+        db.exec(MIGRATIONS[0]!);
+        db.pragma('user_version = 1');
+        const t = Date.parse('2024-01-01T00:00:00.000Z');
+        db.prepare('INSERT INTO subscriptions (id, body) VALUES (?, ?)').run('sub_a', JSON.stringify(a));
+        db.prepare(
+          'INSERT INTO events (seq, source, id, type, body, received_at) VALUES (1, ?, ?, ?, ?, ?)',
+        ).run('/shop', 'e1', 'com.acme.order.created', JSON.stringify(ev('e1', { partitionkey: 'x' })), t);
+        db.prepare(
+          `INSERT INTO deliveries (id, subscription_id, event_seq, webhook_id, status, budget_since,
+             next_attempt_at, created_at, updated_at)
+           VALUES ('dlv_old', 'sub_a', 1, 'msg_old', 'pending', ?, ?, ?, ?)`,
+        ).run(t, t, t, t);
+        db.close();
+
+        const migrated = await openSqliteStore(old);
+        try {
+          expect(migrated.lookupEvent('/shop', 'e1')!.deliveries[0]).toMatchObject({
+            id: 'dlv_old',
+            channel: 'default',
+            orderKey: null,
+            replayId: null,
+            webhookId: 'msg_old',
+          });
+          expect(migrated.lanes()).toEqual([laneA]);
+          expect(ids(migrated.dueInLane(laneA, FAR, 10, new Set()))).toEqual(['dlv_old']);
+          expect(migrated.archived(new Date(0), FAR, 0, 10)).toEqual([
+            {
+              seq: 1,
+              event: ev('e1', { partitionkey: 'x' }),
+              receivedAt: new Date(t).toISOString(),
+              channel: 'default',
+            },
+          ]);
+          expect(migrated.webhookIdOf(1, 'sub_a')).toBe('msg_old');
+          expect(migrated.listReplays(10)).toEqual([]);
+        } finally {
+          await migrated.close();
+        }
+        const check = new Database(join(old, 'junction.db'), { readonly: true });
+        expect(check.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+        check.close();
+      } finally {
+        rmSync(old, { recursive: true, force: true });
+      }
     });
 
     it('commits appends still queued when close is called', async () => {

@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_DELIVERY_POLICY, DELIVERY_BOUNDS } from '../../src/core/config.js';
 import type { FieldError } from '../../src/core/errors.js';
 import { ValidationError } from '../../src/core/errors.js';
-import { parseSubscriptionInput } from '../../src/routing/subscription-input.js';
+import { presetFor } from '../../src/delivery/sink-presets.js';
+import { parseSubscriptionInput, withPolicyDefaults } from '../../src/routing/subscription-input.js';
+import type { Subscription } from '../../src/storage/ports.js';
 
 const SINK = 'https://crm.example.com/hooks/orders';
 
@@ -361,5 +363,267 @@ describe('parseSubscriptionInput: errors', () => {
     ]);
     expect(error.message).toContain('9 invalid field(s)');
     for (const e of error.errors!) expect(e.message.length).toBeGreaterThan(0);
+  });
+});
+
+const delivery = (d: unknown) => parseSubscriptionInput({ sink: SINK, delivery: d }).delivery;
+const deliveryErrors = (d: unknown) => errorsOf({ sink: SINK, delivery: d });
+
+describe('parseSubscriptionInput: rate limit', () => {
+  it('takes a rate limit and fills burst and concurrency', () => {
+    expect(delivery({ rateLimit: { perSecond: 10, burst: 20, concurrency: 5 } }).rateLimit).toEqual({
+      perSecond: 10,
+      burst: 20,
+      concurrency: 5,
+    });
+    expect(delivery({ rateLimit: { perSecond: 2.5 } }).rateLimit).toEqual({
+      perSecond: 2.5,
+      burst: 3,
+      concurrency: null,
+    });
+    expect(delivery({ rateLimit: { perSecond: 0.5, concurrency: null } }).rateLimit).toEqual({
+      perSecond: 0.5,
+      burst: 1,
+      concurrency: null,
+    });
+    expect(
+      delivery({ rateLimit: { perSecond: 10_000, burst: 10_000, concurrency: 1000 } }).rateLimit,
+    ).toEqual({
+      perSecond: 10_000,
+      burst: 10_000,
+      concurrency: 1000,
+    });
+    expect(delivery({ rateLimit: null }).rateLimit).toBeNull();
+  });
+
+  it('reports each bad rate limit value at its pointer', () => {
+    for (const perSecond of [0, -1, 10_001, '5', null, Number.NaN, undefined]) {
+      const errors = deliveryErrors({ rateLimit: { perSecond } });
+      expect(errors, String(perSecond)).toEqual([
+        {
+          pointer: '/delivery/rateLimit/perSecond',
+          message: expect.stringMatching(/above 0 and at most 10000/),
+        },
+      ]);
+    }
+    for (const burst of [0, 10_001, 1.5, '2', null]) {
+      expect(deliveryErrors({ rateLimit: { perSecond: 1, burst } }), String(burst)).toEqual([
+        { pointer: '/delivery/rateLimit/burst', message: 'burst must be a whole number from 1 to 10000' },
+      ]);
+    }
+    for (const concurrency of [0, 1001, 2.5, 'x']) {
+      expect(deliveryErrors({ rateLimit: { perSecond: 1, concurrency } }), String(concurrency)).toEqual([
+        {
+          pointer: '/delivery/rateLimit/concurrency',
+          message: 'concurrency must be a whole number from 1 to 1000',
+        },
+      ]);
+    }
+  });
+
+  it('rejects unknown rate limit keys and a rate limit that is not an object', () => {
+    expect(deliveryErrors({ rateLimit: { perSecond: 1, perMinute: 60 } })).toEqual([
+      {
+        pointer: '/delivery/rateLimit/perMinute',
+        message: "unknown rate limit setting 'perMinute'; use perSecond, burst or concurrency",
+      },
+    ]);
+    for (const rateLimit of [10, 'fast', [], true]) {
+      expect(deliveryErrors({ rateLimit }).map((e) => e.pointer)).toEqual(['/delivery/rateLimit']);
+    }
+  });
+});
+
+describe('parseSubscriptionInput: ordering, onDead and disableAfterMs', () => {
+  it('takes ordering and onDead', () => {
+    expect(delivery({ ordering: 'partition', onDead: 'block' })).toMatchObject({
+      ordering: 'partition',
+      onDead: 'block',
+    });
+    expect(delivery({ ordering: 'partition' })).toMatchObject({ ordering: 'partition', onDead: 'skip' });
+    expect(delivery({ ordering: 'none', onDead: 'skip' })).toMatchObject({
+      ordering: 'none',
+      onDead: 'skip',
+    });
+  });
+
+  it('rejects unknown values', () => {
+    expect(deliveryErrors({ ordering: 'fifo' })).toEqual([
+      { pointer: '/delivery/ordering', message: expect.stringMatching(/'none' or 'partition'/) },
+    ]);
+    expect(deliveryErrors({ onDead: 'drop' })).toEqual([
+      { pointer: '/delivery/onDead', message: expect.stringMatching(/'skip' .* or 'block'/) },
+    ]);
+  });
+
+  it("rejects onDead 'block' without ordering 'partition'", () => {
+    for (const d of [{ onDead: 'block' }, { onDead: 'block', ordering: 'none' }]) {
+      expect(deliveryErrors(d)).toEqual([
+        {
+          pointer: '/delivery/onDead',
+          message: expect.stringMatching(/only applies with ordering 'partition'/),
+        },
+      ]);
+    }
+  });
+
+  it('bounds disableAfterMs', () => {
+    expect(delivery({ disableAfterMs: 60_000 }).disableAfterMs).toBe(60_000);
+    expect(deliveryErrors({ disableAfterMs: 59_999 }).map((e) => e.pointer)).toEqual([
+      '/delivery/disableAfterMs',
+    ]);
+  });
+
+  it('names the new settings among the known ones', () => {
+    expect(deliveryErrors({ order: 'partition' })[0]!.message).toMatch(
+      /known: format, rateLimit, ordering, onDead, batch, .*disableAfterMs/,
+    );
+  });
+});
+
+describe('parseSubscriptionInput: batch', () => {
+  it('fills omitted batch limits', () => {
+    expect(delivery({ batch: {} }).batch).toEqual({ maxEvents: 100, maxWaitMs: 1000, maxBytes: 1048576 });
+    expect(delivery({ batch: { maxEvents: 1, maxWaitMs: 0, maxBytes: 1024 } }).batch).toEqual({
+      maxEvents: 1,
+      maxWaitMs: 0,
+      maxBytes: 1024,
+    });
+    expect(delivery({ batch: { maxEvents: 1000, maxWaitMs: 60_000, maxBytes: 10_485_760 } }).batch).toEqual({
+      maxEvents: 1000,
+      maxWaitMs: 60_000,
+      maxBytes: 10_485_760,
+    });
+    expect(delivery({ batch: null }).batch).toBeNull();
+  });
+
+  it('reports each bad batch value at its pointer', () => {
+    expect(deliveryErrors({ batch: { maxEvents: 0, maxWaitMs: 60_001, maxBytes: 1023, size: 5 } })).toEqual([
+      { pointer: '/delivery/batch/maxEvents', message: 'maxEvents must be a whole number from 1 to 1000' },
+      { pointer: '/delivery/batch/maxWaitMs', message: 'maxWaitMs must be a whole number from 0 to 60000' },
+      {
+        pointer: '/delivery/batch/maxBytes',
+        message: 'maxBytes must be a whole number from 1024 to 10485760',
+      },
+      {
+        pointer: '/delivery/batch/size',
+        message: "unknown batch setting 'size'; use maxEvents, maxWaitMs or maxBytes",
+      },
+    ]);
+    expect(deliveryErrors({ batch: { maxEvents: 1001 } }).map((e) => e.pointer)).toEqual([
+      '/delivery/batch/maxEvents',
+    ]);
+    expect(deliveryErrors({ batch: { maxBytes: 10_485_761 } }).map((e) => e.pointer)).toEqual([
+      '/delivery/batch/maxBytes',
+    ]);
+    for (const batch of [true, 100, [], 'x']) {
+      expect(deliveryErrors({ batch }).map((e) => e.pointer)).toEqual(['/delivery/batch']);
+    }
+  });
+
+  it("rejects batch with format 'webhook'", () => {
+    expect(deliveryErrors({ format: 'webhook', batch: {} })).toEqual([
+      {
+        pointer: '/delivery/format',
+        message: expect.stringMatching(/use binary or structured, or remove batch/),
+      },
+    ]);
+    expect(delivery({ format: 'webhook', batch: null }).format).toBe('webhook');
+    expect(delivery({ format: 'structured', batch: {} }).batch).not.toBeNull();
+  });
+});
+
+describe('sink presets', () => {
+  const SLACK = 'https://hooks.slack.com/services/T000/B000/XXXX';
+  const SLACK_LIMIT = { perSecond: 1, burst: 1, concurrency: 1 };
+
+  it('has a preset for Slack incoming webhooks only', () => {
+    expect(presetFor(SLACK)).toEqual({ rateLimit: SLACK_LIMIT });
+    expect(presetFor('https://HOOKS.SLACK.COM./x')).toEqual({ rateLimit: SLACK_LIMIT });
+    expect(presetFor('https://slack.com/x')).toBeUndefined();
+    expect(presetFor('https://hooks.slack.com.evil.example/x')).toBeUndefined();
+    expect(presetFor(SINK)).toBeUndefined();
+    expect(presetFor('not a url')).toBeUndefined();
+  });
+
+  it('gives a copy each time', () => {
+    const a = presetFor(SLACK)!;
+    a.rateLimit!.perSecond = 100;
+    expect(presetFor(SLACK)!.rateLimit!.perSecond).toBe(1);
+  });
+
+  it("applies the preset's rate limit when the request has no rateLimit key", () => {
+    expect(parseSubscriptionInput({ sink: SLACK }).delivery.rateLimit).toEqual(SLACK_LIMIT);
+    expect(parseSubscriptionInput({ sink: SLACK, delivery: { maxAttempts: 3 } }).delivery.rateLimit).toEqual(
+      SLACK_LIMIT,
+    );
+  });
+
+  it('lets an explicit rateLimit replace the preset, and null turn it off', () => {
+    expect(
+      parseSubscriptionInput({ sink: SLACK, delivery: { rateLimit: { perSecond: 0.5 } } }).delivery.rateLimit,
+    ).toEqual({ perSecond: 0.5, burst: 1, concurrency: null });
+    expect(
+      parseSubscriptionInput({ sink: SLACK, delivery: { rateLimit: null } }).delivery.rateLimit,
+    ).toBeNull();
+  });
+});
+
+describe('withPolicyDefaults', () => {
+  const stored = {
+    id: 'sub_1',
+    status: 'active',
+    statusReason: null,
+    types: [],
+    filters: [],
+    sink: SINK,
+    protocol: 'HTTP',
+    protocolsettings: {},
+    // A policy saved before rate limits, ordering, batching and disableAfterMs existed.
+    delivery: {
+      format: 'webhook',
+      timeoutMs: 5000,
+      maxAttempts: 3,
+      maxAgeMs: 60_000,
+      initialDelayMs: 100,
+      maxDelayMs: 1000,
+      maxRetryAfterMs: 1000,
+    },
+    secrets: ['whsec_x'],
+    createdAt: '2026-01-01T00:00:00Z',
+    updatedAt: '2026-01-01T00:00:00Z',
+  } as unknown as Subscription;
+
+  it('fills the missing delivery settings and failingSince', () => {
+    const sub = withPolicyDefaults(stored);
+    expect(sub).toEqual({
+      ...stored,
+      delivery: { ...DEFAULT_DELIVERY_POLICY, ...stored.delivery },
+      failingSince: null,
+    });
+    expect(sub.delivery.timeoutMs).toBe(5000);
+    expect(sub.delivery.ordering).toBe('none');
+    expect(stored.failingSince).toBeUndefined();
+  });
+
+  it('keeps settings and failingSince that are there', () => {
+    const full: Subscription = {
+      ...stored,
+      delivery: {
+        ...DEFAULT_DELIVERY_POLICY,
+        rateLimit: null,
+        ordering: 'partition',
+        disableAfterMs: 60_000,
+      },
+      failingSince: '2026-01-02T00:00:00Z',
+    };
+    expect(withPolicyDefaults(full)).toEqual(full);
+  });
+
+  it('gives an old Slack subscription the preset rate limit, but not one saved with rateLimit null', () => {
+    const slack = { ...stored, sink: 'https://hooks.slack.com/services/T/B/X' } as Subscription;
+    expect(withPolicyDefaults(slack).delivery.rateLimit).toEqual({ perSecond: 1, burst: 1, concurrency: 1 });
+    const off = { ...slack, delivery: { ...slack.delivery, rateLimit: null } } as Subscription;
+    expect(withPolicyDefaults(off).delivery.rateLimit).toBeNull();
   });
 });

@@ -24,3 +24,14 @@ export interface Attempt {
   error?: string | null;
   response?: unknown;
 }
+
+/** The order delivery counts are shown in: work still to do first, then how deliveries ended. */
+export const DELIVERY_STATUS_ORDER = [
+  'pending',
+  'retrying',
+  'blocked',
+  'delivered',
+  'dead',
+  'discarded',
+  'filtered',
+];

@@ -1,4 +1,4 @@
-/** `junction dlq`: inspect and redrive dead-lettered deliveries. */
+/** `junction dlq`: inspect, redrive and discard dead-lettered deliveries. */
 import type { Command } from 'commander';
 import { type ApiRequest, addClientOptions, type ClientOptions, JunctionClient } from '../client.js';
 import { UsageError } from '../errors.js';
@@ -30,25 +30,66 @@ export function buildDeadLetterListRequest(input: {
   };
 }
 
+/** Which dead letters an action is for: by delivery ids or by subscription. */
+export interface DeadLetterSelection {
+  ids?: string[] | undefined;
+  subscription?: string | undefined;
+}
+
 /**
- * Maps `dlq redrive` arguments to `POST /v1/dead-letters/redrive`: by delivery ids or by
- * subscription, never both, so a typo cannot redrive more than intended.
+ * Maps the arguments of a dead-letter action to `POST /v1/dead-letters/{action}`: by delivery ids or
+ * by subscription, never both, so a typo cannot touch more than intended.
  *
  * @throws UsageError unless exactly one of `ids` and `subscription` is given.
  */
-export function buildRedriveRequest(input: {
-  ids?: string[] | undefined;
-  subscription?: string | undefined;
-}): ApiRequest {
+function buildActionRequest(action: 'redrive' | 'discard', input: DeadLetterSelection): ApiRequest {
   const hasIds = (input.ids?.length ?? 0) > 0;
   if (hasIds === (input.subscription !== undefined)) {
     throw new UsageError('Pass either --id (one or more) or --subscription, not both and not neither.');
   }
   return {
     method: 'POST',
-    path: '/v1/dead-letters/redrive',
+    path: `/v1/dead-letters/${action}`,
     body: hasIds ? { ids: input.ids } : { subscription: input.subscription },
   };
+}
+
+/**
+ * Maps `dlq redrive` arguments to `POST /v1/dead-letters/redrive`.
+ *
+ * @throws UsageError unless exactly one of `ids` and `subscription` is given.
+ * @example
+ * buildRedriveRequest({ ids: ['dlv_1', 'dlv_2'] });
+ */
+export function buildRedriveRequest(input: DeadLetterSelection): ApiRequest {
+  return buildActionRequest('redrive', input);
+}
+
+/**
+ * Maps `dlq discard` arguments to `POST /v1/dead-letters/discard`.
+ *
+ * @throws UsageError unless exactly one of `ids` and `subscription` is given.
+ * @example
+ * buildDiscardRequest({ subscription: 'sub_1' });
+ */
+export function buildDiscardRequest(input: DeadLetterSelection): ApiRequest {
+  return buildActionRequest('discard', input);
+}
+
+/** What a dead-letter action answers: how many it moved, the ids it skipped, and whether more remain. */
+interface ActionAnswer {
+  redriven?: number;
+  discarded?: number;
+  skipped?: string[];
+  more?: boolean;
+}
+
+/** Prints an action's answer: the count, then the skipped ids and a note that more remain, if so. */
+function printActionAnswer(verb: 'redriven' | 'discarded', answer: ActionAnswer | undefined): void {
+  print(`${verb} ${answer?.[verb] ?? 0}`);
+  const skipped = answer?.skipped ?? [];
+  if (skipped.length > 0) print(`skipped (unknown, or not dead) ${skipped.join(' ')}`);
+  if (answer?.more) print('more dead letters remain: run the same command again');
 }
 
 /** Lays out dead letters as a table, one row per delivery. */
@@ -77,12 +118,12 @@ interface ListOptions extends ClientOptions {
   json?: boolean;
 }
 
-/** Adds `junction dlq list|redrive` to the program. */
+/** Adds `junction dlq list|redrive|discard` to the program. */
 export function registerDlq(program: Command): void {
   const dlq = program
     .command('dlq')
     .description(
-      'Inspect and redrive dead letters: deliveries that ran out of attempts or failed permanently.',
+      'Inspect, redrive and discard dead letters: deliveries that ran out of attempts or failed permanently.',
     )
     .addHelpText(
       'after',
@@ -90,7 +131,8 @@ export function registerDlq(program: Command): void {
 Examples:
   $ junction dlq list --subscription sub_01H...
   $ junction dlq redrive --id dlv_1 --id dlv_2
-  $ junction dlq redrive --subscription sub_01H...`,
+  $ junction dlq redrive --subscription sub_01H...
+  $ junction dlq discard --id dlv_3`,
     );
 
   const list = dlq
@@ -126,14 +168,26 @@ Examples:
   );
   redrive.action(async (opts: ClientOptions & { id?: string[]; subscription?: string }) => {
     const request = buildRedriveRequest({ ids: opts.id, subscription: opts.subscription });
-    const answer = await new JunctionClient(opts).send<{
-      redriven: number;
-      skipped?: string[];
-      more?: boolean;
-    }>(request);
-    print(`redriven ${answer?.redriven ?? 0}`);
-    const skipped = answer?.skipped ?? [];
-    if (skipped.length > 0) print(`skipped (unknown, or not dead) ${skipped.join(' ')}`);
-    if (answer?.more) print('more dead letters remain: run the same command again');
+    printActionAnswer('redriven', await new JunctionClient(opts).send<ActionAnswer>(request));
+  });
+
+  const discard = dlq
+    .command('discard')
+    .description('Drop dead letters for good (POST /v1/dead-letters/discard).')
+    .option('--id <id>', 'dead-lettered delivery id (repeatable)', collect)
+    .option('--subscription <id>', 'discard every dead letter of this subscription');
+  addClientOptions(discard).addHelpText(
+    'after',
+    `
+Pass either --id (one or more) or --subscription. A discarded delivery is never sent again; under
+onDead "block" it lets the later events of its partition key go on.
+
+Examples:
+  $ junction dlq discard --id dlv_1 --id dlv_2
+  $ junction dlq discard --subscription sub_01H...`,
+  );
+  discard.action(async (opts: ClientOptions & { id?: string[]; subscription?: string }) => {
+    const request = buildDiscardRequest({ ids: opts.id, subscription: opts.subscription });
+    printActionAnswer('discarded', await new JunctionClient(opts).send<ActionAnswer>(request));
   });
 }

@@ -12,6 +12,8 @@ export interface ServeOptions {
   maxBatchBytes?: number;
   maxBatchEvents?: number;
   deliveryConcurrency?: number;
+  /** The path of a JSON config file (`JUNCTION_CONFIG`); flags and environment variables win over it. */
+  config?: string;
 }
 
 /**
@@ -27,6 +29,7 @@ export function toServeOptions(opts: Record<string, unknown>): ServeOptions {
     'maxBatchBytes',
     'maxBatchEvents',
     'deliveryConcurrency',
+    'config',
   ] as const;
   const result: Record<string, unknown> = {};
   for (const key of keys) if (opts[key] !== undefined) result[key] = opts[key];
@@ -49,16 +52,25 @@ export function registerServe(program: Command): void {
       'deliveries in flight at once across all sinks',
       integer({ min: 1 }),
     )
+    .option(
+      '--config <file>',
+      'JSON file of settings, channels and breaker (default: JUNCTION_CONFIG); flags and environment variables override it',
+    )
     .addHelpText(
       'after',
       `
 On first start, without JUNCTION_ADMIN_KEY set, an admin key is generated, printed once and kept
 in <data>/admin.key (mode 0600).
 
+Each setting comes from its flag, else its environment variable, else the config file, else its
+default. The config file holds any setting by name, plus channels and breaker:
+  {"deliveryConcurrency": 128, "channels": {"orders": {"types": ["com.acme.order.*"], "concurrency": 32}}}
+
 Examples:
   $ junction serve
   $ junction serve --port 9000 --host 0.0.0.0 --data /var/lib/junction
-  $ JUNCTION_ADMIN_KEY=change-me junction serve --delivery-concurrency 64`,
+  $ JUNCTION_ADMIN_KEY=change-me junction serve --delivery-concurrency 64
+  $ junction serve --config ./junction.json`,
     )
     .action(async (opts: Record<string, unknown>) => {
       // Loaded on demand so that client commands start fast and never load the server's

@@ -1,9 +1,11 @@
-/** `junction sub`: create, list, show and delete subscriptions. */
+/** `junction sub`: create, list, show, delete subscriptions and show their delivery stats. */
 import { type Command, Option } from 'commander';
 import { type ApiRequest, addClientOptions, type ClientOptions, JunctionClient } from '../client.js';
 import { UsageError } from '../errors.js';
-import { cell, formatTable, json, print } from '../format.js';
+import { cell, formatCounts, formatTable, json, print } from '../format.js';
 import { collect, collectJsonObject, collectKeyValue, integer } from '../options.js';
+import { DELIVERY_STATUS_ORDER } from './delivery.js';
+import { type Breaker, formatBreakerState } from './endpoints.js';
 
 /** The subscription fields the CLI shows; the server sends more. */
 export interface Subscription {
@@ -67,6 +69,26 @@ export function formatSubscriptions(subscriptions: Subscription[]): string {
       s.types?.length ? cell(s.types.join(','), 50) : '*',
       cell(s.sink, 200),
     ]),
+  );
+}
+
+/** The answer of `GET /v1/subscriptions/{id}/stats`. */
+export interface SubscriptionStats {
+  deliveries?: Partial<Record<string, number>>;
+  breaker?: Breaker;
+  failingSince?: string | null;
+}
+
+/** Lays out a subscription's stats as name/value lines. */
+export function formatStats(id: string, stats: SubscriptionStats): string {
+  return formatTable(
+    ['subscription', id],
+    [
+      ['deliveries', formatCounts(stats.deliveries, DELIVERY_STATUS_ORDER)],
+      ['endpoint', cell(stats.breaker?.endpoint, 200)],
+      ['breaker', stats.breaker ? formatBreakerState(stats.breaker) : '-'],
+      ['failing since', cell(stats.failingSince)],
+    ],
   );
 }
 
@@ -149,7 +171,7 @@ Examples:
   });
 }
 
-/** Adds `junction sub add|list|get|rm` to the program. */
+/** Adds `junction sub add|list|get|stats|rm` to the program. */
 export function registerSub(program: Command): void {
   const sub = program
     .command('sub')
@@ -161,6 +183,7 @@ Examples:
   $ junction sub add --sink https://crm.example.com/hooks --type com.acme.order.created
   $ junction sub list
   $ junction sub get sub_01H...
+  $ junction sub stats sub_01H...
   $ junction sub rm sub_01H...`,
     );
   registerAdd(sub);
@@ -190,6 +213,31 @@ Examples:
   addClientOptions(get).addHelpText('after', '\nExample:\n  $ junction sub get sub_01H...');
   get.action(async (id: string, opts: ClientOptions) => {
     print(json(await new JunctionClient(opts).send({ method: 'GET', path: subscriptionPath(id) })));
+  });
+
+  const stats = sub
+    .command('stats')
+    .description(
+      "Show a subscription's deliveries by status and its endpoint's circuit breaker (GET /v1/subscriptions/{id}/stats).",
+    )
+    .argument('<id>', 'subscription id')
+    .option('--json', 'print the raw JSON answer');
+  addClientOptions(stats).addHelpText(
+    'after',
+    `
+"failing since" is when every attempt began to fail; the hub disables a subscription that fails
+for longer than its delivery.disableAfterMs.
+
+Examples:
+  $ junction sub stats sub_01H...
+  $ junction sub stats sub_01H... --json`,
+  );
+  stats.action(async (id: string, opts: ClientOptions & { json?: boolean }) => {
+    const answer = await new JunctionClient(opts).send<SubscriptionStats>({
+      method: 'GET',
+      path: `${subscriptionPath(id)}/stats`,
+    });
+    print(opts.json ? json(answer) : formatStats(id, answer ?? {}));
   });
 
   const rm = sub

@@ -11,6 +11,7 @@ const STATUSES: readonly DeliveryStatus[] = [
   'delivered',
   'retrying',
   'dead',
+  'discarded',
   'filtered',
   'blocked',
 ];
@@ -59,4 +60,8 @@ export const subscriptionRoutes: FastifyPluginAsync<{ hub: Hub }> = async (app, 
     const { limit, after } = readPaging(query);
     return hub.listDeliveries(request.params.id, status as DeliveryStatus | undefined, limit, after);
   });
+
+  app.get<{ Params: { id: string } }>('/v1/subscriptions/:id/stats', async (request) =>
+    hub.subscriptionStats(request.params.id),
+  );
 };

@@ -48,4 +48,23 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (delivery_id, n)
   ) WITHOUT ROWID;
   `,
+  // 2: channels, ordering by partition key, replays, and lookups by lane and by time.
+  `
+  ALTER TABLE events ADD COLUMN channel TEXT NOT NULL DEFAULT 'default';
+  CREATE INDEX events_by_time ON events (received_at);
+  ALTER TABLE deliveries ADD COLUMN channel TEXT NOT NULL DEFAULT 'default';
+  ALTER TABLE deliveries ADD COLUMN order_key TEXT;
+  ALTER TABLE deliveries ADD COLUMN dead_blocks INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE deliveries ADD COLUMN replay_id TEXT;
+  DROP INDEX deliveries_due;
+  CREATE INDEX deliveries_due ON deliveries (subscription_id, channel, next_attempt_at)
+    WHERE next_attempt_at IS NOT NULL;
+  CREATE INDEX deliveries_ordered ON deliveries (subscription_id, order_key, event_seq)
+    WHERE order_key IS NOT NULL;
+  CREATE UNIQUE INDEX deliveries_of_replay ON deliveries (replay_id, event_seq) WHERE replay_id IS NOT NULL;
+  CREATE TABLE replays (
+    id TEXT PRIMARY KEY,
+    body TEXT NOT NULL
+  );
+  `,
 ];

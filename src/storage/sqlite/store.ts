@@ -18,6 +18,9 @@ import type {
   DueDelivery,
   EventStore,
   Page,
+  Replay,
+  ReplayDelivery,
+  Routed,
   StoredEvent,
   Subscription,
 } from '../ports.js';
@@ -28,6 +31,9 @@ interface DeliveryRow {
   id: string;
   subscription_id: string;
   event_seq: number;
+  channel: string;
+  order_key: string | null;
+  replay_id: string | null;
   webhook_id: string;
   status: DeliveryStatus;
   attempts: number;
@@ -52,6 +58,9 @@ function toDelivery(r: DeliveryRow): Delivery {
     id: r.id,
     subscriptionId: r.subscription_id,
     eventSeq: r.event_seq,
+    channel: r.channel,
+    orderKey: r.order_key,
+    replayId: r.replay_id,
     webhookId: r.webhook_id,
     status: r.status,
     attempts: r.attempts,
@@ -62,6 +71,12 @@ function toDelivery(r: DeliveryRow): Delivery {
     createdAt: iso(r.created_at),
     updatedAt: iso(r.updated_at),
   };
+}
+
+/** The partition key a delivery is ordered by: only for ordered subscriptions and keyed events. */
+function orderKeyOf(sub: Subscription, event: CloudEvent): string | null {
+  if (sub.delivery.ordering !== 'partition') return null;
+  return typeof event.partitionkey === 'string' ? event.partitionkey : null;
 }
 
 function toStoredEvent(r: EventRow): StoredEvent {
@@ -89,11 +104,44 @@ export class SqliteStore implements EventStore {
     this.db = new Database(path, { readonly: true });
     const db = this.db;
     this.stmt = {
-      due: db.prepare(
-        'SELECT * FROM deliveries WHERE next_attempt_at IS NOT NULL AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?',
+      // Due deliveries of one lane. With ordering, a delivery waits while an earlier one of its
+      // partition key is unsettled (or dead and blocking), so each key yields only its head.
+      dueInLane: db.prepare(
+        `SELECT * FROM deliveries d
+         WHERE subscription_id = ? AND channel = ? AND next_attempt_at IS NOT NULL AND next_attempt_at <= ?
+           AND (order_key IS NULL OR NOT EXISTS (
+             SELECT 1 FROM deliveries e WHERE e.subscription_id = d.subscription_id AND e.order_key = d.order_key
+               AND e.event_seq < d.event_seq
+               AND (e.status IN ('pending', 'retrying') OR (e.status = 'dead' AND e.dead_blocks = 1))))
+         ORDER BY next_attempt_at LIMIT ?`,
+      ),
+      nextDueInLane: db.prepare(
+        `SELECT MIN(next_attempt_at) AS t FROM deliveries
+         WHERE subscription_id = ? AND channel = ? AND next_attempt_at IS NOT NULL AND next_attempt_at > ?`,
+      ),
+      lanes: db.prepare(
+        'SELECT DISTINCT subscription_id, channel FROM deliveries WHERE next_attempt_at IS NOT NULL',
       ),
       eventBodyBySeq: db.prepare('SELECT seq, body, received_at FROM events WHERE seq = ?'),
-      nextDue: db.prepare('SELECT MIN(next_attempt_at) AS t FROM deliveries WHERE next_attempt_at > ?'),
+      eventsInRange: db.prepare(
+        `SELECT seq, body, received_at, channel FROM events
+         WHERE received_at >= ? AND received_at < ? AND seq > ? ORDER BY seq LIMIT ?`,
+      ),
+      webhookIdOf: db.prepare(
+        `SELECT webhook_id FROM deliveries WHERE event_seq = ? AND subscription_id = ? AND replay_id IS NULL
+         ORDER BY id LIMIT 1`,
+      ),
+      countArchived: db.prepare(
+        'SELECT COUNT(*) AS n FROM events WHERE received_at >= ? AND received_at < ?',
+      ),
+      replayCounts: db.prepare(
+        'SELECT status, COUNT(*) AS n FROM deliveries WHERE replay_id = ? GROUP BY status',
+      ),
+      subscriptionCounts: db.prepare(
+        'SELECT status, COUNT(*) AS n FROM deliveries WHERE subscription_id = ? GROUP BY status',
+      ),
+      getReplay: db.prepare('SELECT body FROM replays WHERE id = ?'),
+      listReplays: db.prepare('SELECT body FROM replays ORDER BY id DESC LIMIT ?'),
       getSubscription: db.prepare('SELECT body FROM subscriptions WHERE id = ?'),
       listSubscriptions: db.prepare('SELECT body FROM subscriptions ORDER BY id'),
       eventByKey: db.prepare('SELECT seq, body, received_at FROM events WHERE source = ? AND id = ?'),
@@ -111,22 +159,27 @@ export class SqliteStore implements EventStore {
 
   async append(
     events: CloudEvent[],
-    route: (event: CloudEvent) => Subscription[],
+    route: (event: CloudEvent) => Routed,
   ): Promise<{ results: AppendResult[]; deliveries: DueDelivery[] }> {
     this.guard();
     const now = Date.now();
     // Routing and serialising happen here, so the writer thread only writes.
-    const rows: NewEvent[] = events.map((event) => ({
-      source: event.source,
-      id: event.id,
-      type: event.type,
-      body: eventJson(event),
-      deliveries: route(event).map((sub) => ({
-        id: newId('dlv', now),
-        webhookId: newId('msg', now),
-        subscriptionId: sub.id,
-      })),
-    }));
+    const rows: NewEvent[] = events.map((event) => {
+      const { channel, subscriptions } = route(event);
+      return {
+        source: event.source,
+        id: event.id,
+        type: event.type,
+        channel,
+        body: eventJson(event),
+        deliveries: subscriptions.map((sub) => ({
+          id: newId('dlv', now),
+          webhookId: newId('msg', now),
+          subscriptionId: sub.id,
+          orderKey: orderKeyOf(sub, event),
+        })),
+      };
+    });
     const seqs = (await this.writer.run({ kind: 'append', now, events: rows })) as (number | null)[];
     const results: AppendResult[] = [];
     const deliveries: DueDelivery[] = [];
@@ -144,6 +197,9 @@ export class SqliteStore implements EventStore {
             id: d.id,
             subscriptionId: d.subscriptionId,
             eventSeq: seq,
+            channel: rows[i]!.channel,
+            orderKey: d.orderKey,
+            replayId: null,
             webhookId: d.webhookId,
             status: 'pending',
             attempts: 0,
@@ -182,10 +238,27 @@ export class SqliteStore implements EventStore {
     );
   }
 
-  due(now: Date, limit: number, exclude: ReadonlySet<string>): DueDelivery[] {
+  lanes(): { subscriptionId: string; channel: string }[] {
+    return (this.stmt.lanes.all() as { subscription_id: string; channel: string }[]).map((r) => ({
+      subscriptionId: r.subscription_id,
+      channel: r.channel,
+    }));
+  }
+
+  dueInLane(
+    lane: { subscriptionId: string; channel: string },
+    now: Date,
+    limit: number,
+    exclude: ReadonlySet<string>,
+  ): DueDelivery[] {
     // Delivery rows first, without bodies: the excluded ones (in flight) cost no event read. Then
     // each event once, shared by all of its deliveries in this page.
-    const rows = this.stmt.due.all(now.getTime(), limit + exclude.size) as DeliveryRow[];
+    const rows = this.stmt.dueInLane.all(
+      lane.subscriptionId,
+      lane.channel,
+      now.getTime(),
+      limit + exclude.size,
+    ) as DeliveryRow[];
     const events = new Map<number, StoredEvent>();
     const out: DueDelivery[] = [];
     for (const r of rows) {
@@ -201,8 +274,10 @@ export class SqliteStore implements EventStore {
     return out;
   }
 
-  nextDueAt(now: Date): Date | null {
-    const row = this.stmt.nextDue.get(now.getTime()) as { t: number | null };
+  nextDueInLane(lane: { subscriptionId: string; channel: string }, now: Date): Date | null {
+    const row = this.stmt.nextDueInLane.get(lane.subscriptionId, lane.channel, now.getTime()) as {
+      t: number | null;
+    };
     return row.t === null ? null : new Date(row.t);
   }
 
@@ -222,6 +297,7 @@ export class SqliteStore implements EventStore {
       status,
       nextAttemptAt,
       lastError,
+      holdKey: result.kind === 'dead' && result.holdKey === true,
       now: Date.now(),
     });
   }
@@ -273,6 +349,68 @@ export class SqliteStore implements EventStore {
     this.guard();
     const ids = (await this.writer.run({ kind: 'redrive', ...selector, now: Date.now() })) as string[];
     return ids.map((id) => toDelivery(this.stmt.deliveryById.get(id) as DeliveryRow));
+  }
+
+  async discard(selector: { ids: string[] } | { subscriptionId: string }): Promise<Delivery[]> {
+    this.guard();
+    const ids = (await this.writer.run({ kind: 'discard', ...selector, now: Date.now() })) as string[];
+    return ids.map((id) => toDelivery(this.stmt.deliveryById.get(id) as DeliveryRow));
+  }
+
+  async sweep(channel: string, before: Date, limit: number): Promise<number> {
+    this.guard();
+    return (await this.writer.run({ kind: 'sweep', channel, before: before.getTime(), limit })) as number;
+  }
+
+  backlog(): number {
+    return this.writer.pending;
+  }
+
+  archived(from: Date, to: Date, afterSeq: number, limit: number): (StoredEvent & { channel: string })[] {
+    const rows = this.stmt.eventsInRange.all(from.getTime(), to.getTime(), afterSeq, limit) as (EventRow & {
+      channel: string;
+    })[];
+    return rows.map((r) => ({ ...toStoredEvent(r), channel: r.channel }));
+  }
+
+  countArchived(from: Date, to: Date): number {
+    return (this.stmt.countArchived.get(from.getTime(), to.getTime()) as { n: number }).n;
+  }
+
+  replayDeliveryCounts(replayId: string): Partial<Record<DeliveryStatus, number>> {
+    return counts(this.stmt.replayCounts.all(replayId) as { status: DeliveryStatus; n: number }[]);
+  }
+
+  deliveryCounts(subscriptionId: string): Partial<Record<DeliveryStatus, number>> {
+    return counts(
+      this.stmt.subscriptionCounts.all(subscriptionId) as { status: DeliveryStatus; n: number }[],
+    );
+  }
+
+  webhookIdOf(eventSeq: number, subscriptionId: string): string | undefined {
+    const row = this.stmt.webhookIdOf.get(eventSeq, subscriptionId) as { webhook_id: string } | undefined;
+    return row?.webhook_id;
+  }
+
+  async saveReplay(replay: Replay, deliveries: ReplayDelivery[]): Promise<void> {
+    this.guard();
+    await this.writer.run({
+      kind: 'saveReplay',
+      id: replay.id,
+      body: JSON.stringify(replay),
+      deliveries,
+      replayId: replay.id,
+      now: Date.now(),
+    });
+  }
+
+  getReplay(id: string): Replay | undefined {
+    const row = this.stmt.getReplay.get(id) as { body: string } | undefined;
+    return row ? (JSON.parse(row.body) as Replay) : undefined;
+  }
+
+  listReplays(limit: number): Replay[] {
+    return (this.stmt.listReplays.all(limit) as { body: string }[]).map((r) => JSON.parse(r.body) as Replay);
   }
 
   eventSummaries(seqs: number[]): Map<number, { source: string; id: string; type: string }> {
@@ -328,4 +466,8 @@ function toAttempt(r: AttemptRow): Attempt {
 function page(rows: DeliveryRow[], limit: number): Page<Delivery> {
   const items = rows.slice(0, limit).map(toDelivery);
   return { items, next: rows.length > limit ? (items[items.length - 1]?.id ?? null) : null };
+}
+
+function counts(rows: { status: DeliveryStatus; n: number }[]): Partial<Record<DeliveryStatus, number>> {
+  return Object.fromEntries(rows.map((r) => [r.status, r.n]));
 }

@@ -4,16 +4,24 @@
  * connection, which WAL lets read while this one writes.
  */
 import type Database from 'better-sqlite3';
-import { type DeliveryStatus, MAX_REDRIVE_PER_CALL } from '../ports.js';
+import { type DeliveryStatus, MAX_REDRIVE_PER_CALL, type ReplayDelivery } from '../ports.js';
 import { MIGRATIONS } from './migrations.js';
 
 export interface NewEvent {
   source: string;
   id: string;
   type: string;
+  channel: string;
   /** The event as JSON text, serialised on the main thread. */
   body: string;
-  deliveries: { id: string; webhookId: string; subscriptionId: string }[];
+  deliveries: NewDelivery[];
+}
+
+export interface NewDelivery {
+  id: string;
+  webhookId: string;
+  subscriptionId: string;
+  orderKey: string | null;
 }
 
 export type WriteOp =
@@ -32,14 +40,29 @@ export type WriteOp =
       status: DeliveryStatus;
       nextAttemptAt: number | null;
       lastError: string | null;
+      /** A dead letter that keeps later events of its partition key waiting (`onDead: "block"`). */
+      holdKey: boolean;
       now: number;
     }
   | { kind: 'saveSubscription'; id: string; body: string }
   | { kind: 'deleteSubscription'; id: string; now: number }
-  | { kind: 'redrive'; ids?: string[]; subscriptionId?: string; now: number };
+  | { kind: 'redrive'; ids?: string[]; subscriptionId?: string; now: number }
+  | { kind: 'discard'; ids?: string[]; subscriptionId?: string; now: number }
+  | { kind: 'sweep'; channel: string; before: number; limit: number }
+  | {
+      kind: 'saveReplay';
+      id: string;
+      body: string;
+      deliveries: ReplayDelivery[];
+      replayId: string;
+      now: number;
+    };
 
-/** What each op returns: the new sequence numbers (null for a duplicate), a flag, or redriven ids. */
-export type WriteResult = (number | null)[] | boolean | string[] | null;
+/**
+ * What each op returns: the new sequence numbers (null for a duplicate), a flag, the ids redriven or
+ * discarded, or how many events a sweep removed.
+ */
+export type WriteResult = (number | null)[] | boolean | string[] | number | null;
 
 /** Opens the write connection: WAL, and `synchronous=FULL` so a commit is on disk when it returns. */
 export function openWriteConnection(Sqlite: typeof Database, path: string): Database.Database {
@@ -69,11 +92,12 @@ export class Writer {
   constructor(private readonly db: Database.Database) {
     this.stmt = {
       insertEvent: db.prepare(
-        'INSERT INTO events (source, id, type, body, received_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+        'INSERT INTO events (source, id, type, channel, body, received_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
       ),
       insertDelivery: db.prepare(
-        `INSERT INTO deliveries (id, subscription_id, event_seq, webhook_id, status, budget_since, next_attempt_at, created_at, updated_at)
-         VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?)`,
+        `INSERT INTO deliveries (id, subscription_id, event_seq, channel, order_key, replay_id, webhook_id, status,
+           budget_since, next_attempt_at, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)`,
       ),
       // The attempt's number comes from the row, so it stays unique whatever the sender saw.
       insertAttempt: db.prepare(
@@ -86,7 +110,8 @@ export class Writer {
         `UPDATE deliveries SET attempts = attempts + 1, budget_attempts = budget_attempts + 1, updated_at = ?,
            status = CASE WHEN status IN ('pending', 'retrying') THEN ? ELSE status END,
            next_attempt_at = CASE WHEN status IN ('pending', 'retrying') THEN ? ELSE next_attempt_at END,
-           last_error = CASE WHEN status IN ('pending', 'retrying') THEN ? ELSE last_error END
+           last_error = CASE WHEN status IN ('pending', 'retrying') THEN ? ELSE last_error END,
+           dead_blocks = ?
          WHERE id = ?`,
       ),
       saveSubscription: db.prepare(
@@ -105,6 +130,27 @@ export class Writer {
       redrive: db.prepare(
         `UPDATE deliveries SET status = 'pending', budget_attempts = 0, budget_since = ?, next_attempt_at = ?,
          updated_at = ? WHERE id = ?`,
+      ),
+      discard: db.prepare(`UPDATE deliveries SET status = 'discarded', updated_at = ? WHERE id = ?`),
+      // Events past their channel's retention with nothing left to deliver or redrive.
+      expired: db.prepare(
+        `SELECT seq FROM events e WHERE channel = ? AND received_at < ? AND NOT EXISTS (
+           SELECT 1 FROM deliveries d WHERE d.event_seq = e.seq AND d.status IN ('pending', 'retrying', 'dead'))
+         ORDER BY received_at LIMIT ?`,
+      ),
+      deleteAttemptsOf: db.prepare(
+        'DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE event_seq = ?)',
+      ),
+      deleteDeliveriesOf: db.prepare('DELETE FROM deliveries WHERE event_seq = ?'),
+      deleteEvent: db.prepare('DELETE FROM events WHERE seq = ?'),
+      // A replay's page is written once: a retried page after a crash adds nothing twice.
+      insertReplayDelivery: db.prepare(
+        `INSERT INTO deliveries (id, subscription_id, event_seq, channel, order_key, replay_id, webhook_id, status,
+           budget_since, next_attempt_at, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+      ),
+      saveReplay: db.prepare(
+        'INSERT INTO replays (id, body) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET body = excluded.body',
       ),
     };
     // better-sqlite3 turns a transaction function called inside another into a savepoint, so one
@@ -139,11 +185,23 @@ export class Writer {
     switch (op.kind) {
       case 'append':
         return op.events.map((e) => {
-          const info = s.insertEvent.run(e.source, e.id, e.type, e.body, op.now);
+          const info = s.insertEvent.run(e.source, e.id, e.type, e.channel, e.body, op.now);
           if (info.changes === 0) return null;
           const seq = Number(info.lastInsertRowid);
           for (const d of e.deliveries) {
-            s.insertDelivery.run(d.id, d.subscriptionId, seq, d.webhookId, op.now, op.now, op.now, op.now);
+            s.insertDelivery.run(
+              d.id,
+              d.subscriptionId,
+              seq,
+              e.channel,
+              d.orderKey,
+              null,
+              d.webhookId,
+              op.now,
+              op.now,
+              op.now,
+              op.now,
+            );
           }
           return seq;
         });
@@ -159,7 +217,14 @@ export class Writer {
           a.error,
           a.response,
         );
-        s.updateAfterAttempt.run(op.now, op.status, op.nextAttemptAt, op.lastError, op.deliveryId);
+        s.updateAfterAttempt.run(
+          op.now,
+          op.status,
+          op.nextAttemptAt,
+          op.lastError,
+          op.holdKey ? 1 : 0,
+          op.deliveryId,
+        );
         return null;
       }
       case 'saveSubscription':
@@ -178,6 +243,43 @@ export class Writer {
         ) as { id: string }[];
         for (const r of rows) s.redrive.run(op.now, op.now, op.now, r.id);
         return rows.map((r) => r.id);
+      }
+      case 'discard': {
+        const rows = (
+          op.ids
+            ? op.ids.map((id) => s.deadById.get(id)).filter(Boolean)
+            : s.deadBySubscription.all(op.subscriptionId)
+        ) as { id: string }[];
+        for (const r of rows) s.discard.run(op.now, r.id);
+        return rows.map((r) => r.id);
+      }
+      case 'sweep': {
+        const rows = s.expired.all(op.channel, op.before, op.limit) as { seq: number }[];
+        for (const { seq } of rows) {
+          s.deleteAttemptsOf.run(seq);
+          s.deleteDeliveriesOf.run(seq);
+          s.deleteEvent.run(seq);
+        }
+        return rows.length;
+      }
+      case 'saveReplay': {
+        s.saveReplay.run(op.id, op.body);
+        for (const d of op.deliveries) {
+          s.insertReplayDelivery.run(
+            d.id,
+            d.subscriptionId,
+            d.eventSeq,
+            d.channel,
+            d.orderKey,
+            op.replayId,
+            d.webhookId,
+            op.now,
+            op.now,
+            op.now,
+            op.now,
+          );
+        }
+        return null;
       }
     }
   }

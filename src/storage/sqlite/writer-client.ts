@@ -27,6 +27,8 @@ function workerUrl(): URL {
 export class WriterClient {
   private readonly worker: Worker;
   private queue: { op: WriteOp; waiting: Waiting }[] = [];
+  /** Events (or other ops) asked for and not yet answered: queued here, or in the writer thread. */
+  private outstanding = 0;
   private scheduled = false;
   private nextBatch = 1;
   private readonly inFlight = new Map<number, Waiting[]>();
@@ -65,13 +67,35 @@ export class WriterClient {
   run(op: WriteOp): Promise<WriteResult> {
     if (this.closed) return Promise.reject(new UnavailableError('the hub is shutting down; retry shortly'));
     if (this.failure) return Promise.reject(new UnavailableError(`storage failed: ${this.failure.message}`));
-    return new Promise((resolve, reject) => {
-      this.queue.push({ op, waiting: { resolve, reject } });
+    const weight = op.kind === 'append' ? op.events.length : 1;
+    this.outstanding += weight;
+    const settle = () => {
+      this.outstanding -= weight;
+    };
+    return new Promise<WriteResult>((resolve, reject) => {
+      this.queue.push({
+        op,
+        waiting: {
+          resolve: (value) => {
+            settle();
+            resolve(value);
+          },
+          reject: (error) => {
+            settle();
+            reject(error);
+          },
+        },
+      });
       if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => this.send());
       }
     });
+  }
+
+  /** Events and other writes asked for and not yet durable (or failed). */
+  get pending(): number {
+    return this.outstanding;
   }
 
   /** False once the writer thread has failed: nothing more can be made durable. */
