@@ -256,16 +256,22 @@ export class Dispatcher {
         return;
       }
     }
-    const room = this.laneCapacity(lane) - lane.queue.length;
-    if (room <= 0) return;
+    // Read in pages of at least half the lane, not a row or two after every send.
+    const capacity = this.laneCapacity(lane);
+    if (lane.queue.length > capacity / 2) return;
+    const room = capacity - lane.queue.length;
     try {
-      const due = this.store.dueInLane(lane, new Date(now), room, lane.inFlight);
-      for (const d of due) {
+      const from = lane.cursor;
+      const page = this.store.dueInLanePage(lane, new Date(now), room, lane.inFlight, from);
+      for (const d of page.items) {
         lane.inFlight.add(d.delivery.id);
         lane.queue.push({ ...d, queuedAt: now });
       }
       if (lane.queue.length > 0) this.working.add(lane);
-      lane.more = due.length === room;
+      // Past the end after starting midway: start once more from the beginning, where a delivery
+      // may have come due behind the cursor. Past the end from the beginning: the lane is caught up.
+      lane.cursor = page.exhausted ? null : page.cursor;
+      lane.more = !page.exhausted || from !== null;
       if (!lane.more) {
         lane.dueAt = this.store.nextDueInLane(lane, new Date(now))?.getTime() ?? Number.POSITIVE_INFINITY;
         if (lane.dueAt !== Number.POSITIVE_INFINITY) this.alarm(lane.dueAt);
@@ -475,8 +481,9 @@ export class Dispatcher {
       body: message.body,
       timeoutMs: sub.delivery.timeoutMs,
     });
-    release();
+    // The breaker hears first, so a failure that opens it frees no slot for one more request.
     this.breakers.record(endpoint, breakerOutcome(sent));
+    release();
     if (!sent.ok && sent.aborted) {
       // Shutdown cut the send short: it says nothing about the sink, so it spends no attempt. The
       // deliveries stay due and go out again, with the same webhook-id, after the next start.
@@ -506,8 +513,12 @@ export class Dispatcher {
 
     const now = Date.now();
     if (retryAt) lane.dueBy(retryAt.getTime());
-    // The next event of a partition key comes due when this one settles: read the lane soon.
-    if (items.some((d) => d.delivery.orderKey !== null)) lane.dueBy(now);
+    // The next event of a partition key comes due when this one settles, perhaps behind the
+    // lane's cursor: read the lane soon, from the beginning.
+    if (items.some((d) => d.delivery.orderKey !== null)) {
+      lane.cursor = null;
+      lane.dueBy(now);
+    }
     if (lane.dueAt <= now) this.soon();
     else this.alarm(lane.dueAt);
   }

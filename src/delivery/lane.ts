@@ -58,6 +58,8 @@ export class Lane implements LaneKey {
   more = false;
   /** When the store's next delivery of this lane comes due (epoch ms); Infinity if none is known. */
   dueAt: number;
+  /** Where the next read of the store continues, while the lane works through a backlog. */
+  cursor: string | null = null;
 
   constructor(
     readonly subscriptionId: string,

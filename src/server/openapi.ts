@@ -13,6 +13,50 @@ import {
 const problem = { $ref: '#/components/responses/Problem' };
 const json = (schema: unknown) => ({ content: { 'application/json': { schema } } });
 const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
+const DELIVERY_STATUSES = ['pending', 'delivered', 'retrying', 'dead', 'discarded', 'filtered', 'blocked'];
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+/** A page of items: `next` is the cursor for `after`, null on the last page. */
+const pageOf = (items: unknown) => ({
+  type: 'object',
+  required: ['items', 'next'],
+  properties: { items: { type: 'array', items }, next: { type: ['string', 'null'] } },
+});
+/** The `ids` or `subscription` body of redrive and discard; exactly one of the two. */
+const deadLetterSelector = json({
+  oneOf: [
+    {
+      type: 'object',
+      required: ['ids'],
+      additionalProperties: false,
+      properties: { ids: { type: 'array', items: { type: 'string' }, minItems: 1, maxItems: 1000 } },
+    },
+    {
+      type: 'object',
+      required: ['subscription'],
+      additionalProperties: false,
+      properties: { subscription: { type: 'string', minLength: 1 } },
+    },
+  ],
+});
+/** What redrive and discard answer; `count` is the name of the count field. */
+const deadLetterResult = (count: string) =>
+  json({
+    type: 'object',
+    required: [count, 'skipped'],
+    properties: {
+      [count]: { type: 'integer', description: 'dead letters moved' },
+      skipped: {
+        type: 'array',
+        items: { type: 'string' },
+        description: 'ids given that are unknown or not dead; always empty for a subscription',
+      },
+      more: {
+        type: 'boolean',
+        description:
+          'by subscription only: true when the 10,000-per-call limit cut it short; repeat the call until false',
+      },
+    },
+  });
 const paging = [
   { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
   {
@@ -144,9 +188,9 @@ export function openApiDocument(version: string) {
           requestBody: {
             required: true,
             content: {
-              'application/cloudevents+json': { schema: { $ref: '#/components/schemas/CloudEvent' } },
+              'application/cloudevents+json': { schema: ref('CloudEvent') },
               'application/cloudevents-batch+json': {
-                schema: { type: 'array', items: { $ref: '#/components/schemas/CloudEvent' } },
+                schema: { type: 'array', items: ref('CloudEvent') },
               },
               '*/*': { schema: {} },
             },
@@ -175,7 +219,19 @@ export function openApiDocument(version: string) {
             401: problem,
             413: problem,
             415: problem,
-            503: problem,
+            503: {
+              description:
+                'Problem `overloaded`: more events are waiting to be written than `maxPendingWrites`; nothing in ' +
+                'the request was stored, so send it again after `Retry-After` seconds. Problem `unavailable`: the ' +
+                'hub is shutting down.',
+              headers: {
+                'Retry-After': {
+                  description: 'seconds to wait before retrying (with `overloaded`)',
+                  schema: { type: 'integer' },
+                },
+              },
+              content: { 'application/problem+json': { schema: ref('Problem') } },
+            },
           },
         },
       },
@@ -192,28 +248,28 @@ export function openApiDocument(version: string) {
       '/v1/subscriptions': {
         get: {
           summary: 'List subscriptions',
-          responses: { 200: json({ type: 'array', items: { $ref: '#/components/schemas/Subscription' } }) },
+          responses: { 200: json({ type: 'array', items: ref('Subscription') }) },
         },
         post: {
           summary: 'Create a subscription; the response carries its signing secret, shown only here',
-          requestBody: { required: true, ...json({ $ref: '#/components/schemas/SubscriptionRequest' }) },
-          responses: { 201: json({ $ref: '#/components/schemas/Subscription' }), 400: problem, 415: problem },
+          requestBody: { required: true, ...json(ref('SubscriptionRequest')) },
+          responses: { 201: json(ref('Subscription')), 400: problem, 415: problem },
         },
       },
       '/v1/subscriptions/{id}': {
         parameters: [idParam],
         get: {
           summary: 'Get a subscription',
-          responses: { 200: json({ $ref: '#/components/schemas/Subscription' }), 404: problem },
+          responses: { 200: json(ref('Subscription')), 404: problem },
         },
         put: {
           summary: 'Replace a subscription (its id, secret and history stay)',
-          requestBody: { required: true, ...json({ $ref: '#/components/schemas/SubscriptionRequest' }) },
-          responses: { 200: json({ $ref: '#/components/schemas/Subscription' }), 400: problem, 404: problem },
+          requestBody: { required: true, ...json(ref('SubscriptionRequest')) },
+          responses: { 200: json(ref('Subscription')), 400: problem, 404: problem },
         },
         delete: {
           summary: 'Delete a subscription; its pending deliveries become dead letters',
-          responses: { 200: json({ $ref: '#/components/schemas/Subscription' }), 404: problem },
+          responses: { 200: json(ref('Subscription')), 404: problem },
         },
       },
       '/v1/subscriptions/{id}/deliveries': {
@@ -221,52 +277,94 @@ export function openApiDocument(version: string) {
           summary: 'Deliveries of one subscription',
           parameters: [
             idParam,
-            {
-              name: 'status',
-              in: 'query',
-              schema: { enum: ['pending', 'delivered', 'retrying', 'dead', 'filtered', 'blocked'] },
-            },
+            { name: 'status', in: 'query', schema: { enum: DELIVERY_STATUSES } },
             ...paging,
           ],
           responses: {
-            200: { description: 'a page of deliveries: {items, next}' },
+            200: json(pageOf(ref('DeliveryItem'))),
             400: problem,
             404: problem,
           },
+        },
+      },
+      '/v1/subscriptions/{id}/stats': {
+        parameters: [idParam],
+        get: {
+          summary: "A subscription's deliveries by status, its endpoint's circuit breaker, and failingSince",
+          responses: { 200: json(ref('SubscriptionStats')), 404: problem },
         },
       },
       '/v1/dead-letters': {
         get: {
           summary: 'Dead letters, optionally of one subscription',
           parameters: [{ name: 'subscription', in: 'query', schema: { type: 'string' } }, ...paging],
-          responses: { 200: { description: 'a page of dead deliveries: {items, next}' }, 400: problem },
+          responses: { 200: json(pageOf(ref('DeliveryItem'))), 400: problem },
         },
       },
       '/v1/dead-letters/redrive': {
         post: {
           summary: 'Send dead letters again, with their original webhook-id and a fresh retry budget',
-          requestBody: {
-            required: true,
-            ...json({
-              oneOf: [
-                {
-                  type: 'object',
-                  required: ['ids'],
-                  properties: { ids: { type: 'array', items: { type: 'string' } } },
-                },
-                {
-                  type: 'object',
-                  required: ['subscription'],
-                  properties: { subscription: { type: 'string' } },
-                },
-              ],
-            }),
-          },
+          requestBody: { required: true, ...deadLetterSelector },
+          responses: { 200: deadLetterResult('redriven'), 400: problem, 404: problem, 415: problem },
+        },
+      },
+      '/v1/dead-letters/discard': {
+        post: {
+          summary:
+            'Give up on dead letters for good: they become `discarded` and, under onDead `block`, stop holding back their partition key',
+          requestBody: { required: true, ...deadLetterSelector },
+          responses: { 200: deadLetterResult('discarded'), 400: problem, 404: problem, 415: problem },
+        },
+      },
+      '/v1/replays': {
+        get: {
+          summary: 'The latest 100 replays, newest first (without delivery counts)',
+          responses: { 200: json({ type: 'array', items: ref('Replay') }) },
+        },
+        post: {
+          summary: 'Replay archived events of a time range to one subscription, as a job with progress',
+          description:
+            'Each replayed delivery carries the `junctionreplay` extension with the replay id, and keeps the ' +
+            "`webhook-id` of the event's earlier delivery to the subscription (or one derived from the event " +
+            'and subscription) unless `newWebhookIds` is true.',
+          requestBody: { required: true, ...json(ref('ReplayRequest')) },
           responses: {
-            200: json({ type: 'object', properties: { redriven: { type: 'integer' } } }),
+            202: {
+              description: 'started; `Location: /v1/replays/{id}`',
+              headers: { Location: { schema: { type: 'string' } } },
+              ...json(ref('ReplayWithDeliveries')),
+            },
             400: problem,
             404: problem,
+            415: problem,
           },
+        },
+      },
+      '/v1/replays/{id}': {
+        parameters: [idParam],
+        get: {
+          summary: 'One replay, with its deliveries counted by status',
+          responses: { 200: json(ref('ReplayWithDeliveries')), 404: problem },
+        },
+      },
+      '/v1/replays/{id}/cancel': {
+        parameters: [idParam],
+        post: {
+          summary:
+            'Stop a running replay after its current page; the deliveries it made go on. A replay that has ended is returned unchanged.',
+          responses: { 200: json(ref('ReplayWithDeliveries')), 404: problem },
+        },
+      },
+      '/v1/channels': {
+        get: {
+          summary: 'The channels in effect, `default` first',
+          responses: { 200: json({ type: 'array', items: ref('Channel') }) },
+        },
+      },
+      '/v1/endpoints': {
+        get: {
+          summary: 'Every sink endpoint the hub remembers, with its circuit breaker',
+          responses: { 200: json({ type: 'array', items: ref('Endpoint') }) },
         },
       },
     },
@@ -275,30 +373,27 @@ export function openApiDocument(version: string) {
       responses: {
         Problem: {
           description: 'RFC 9457 problem details',
-          content: {
-            'application/problem+json': {
-              schema: {
+          content: { 'application/problem+json': { schema: ref('Problem') } },
+        },
+      },
+      schemas: {
+        Problem: {
+          type: 'object',
+          required: ['type', 'title', 'status', 'detail'],
+          properties: {
+            type: { type: 'string', description: '`https://junction.dev/problems/<code>`' },
+            title: { type: 'string' },
+            status: { type: 'integer' },
+            detail: { type: 'string' },
+            errors: {
+              type: 'array',
+              items: {
                 type: 'object',
-                required: ['type', 'title', 'status', 'detail'],
-                properties: {
-                  type: { type: 'string' },
-                  title: { type: 'string' },
-                  status: { type: 'integer' },
-                  detail: { type: 'string' },
-                  errors: {
-                    type: 'array',
-                    items: {
-                      type: 'object',
-                      properties: { pointer: { type: 'string' }, message: { type: 'string' } },
-                    },
-                  },
-                },
+                properties: { pointer: { type: 'string' }, message: { type: 'string' } },
               },
             },
           },
         },
-      },
-      schemas: {
         CloudEvent: {
           type: 'object',
           required: ['specversion', 'id', 'source', 'type'],
@@ -336,13 +431,13 @@ export function openApiDocument(version: string) {
                 method: { enum: ['POST', 'PUT', 'PATCH'] },
               },
             },
-            delivery: { $ref: '#/components/schemas/DeliveryPolicy' },
+            delivery: ref('DeliveryPolicy'),
             status: { enum: ['active', 'disabled'] },
           },
         },
         Subscription: {
           allOf: [
-            { $ref: '#/components/schemas/SubscriptionRequest' },
+            ref('SubscriptionRequest'),
             {
               type: 'object',
               properties: {
@@ -356,6 +451,211 @@ export function openApiDocument(version: string) {
                 secret: { type: 'string', description: 'whsec_ signing secret, in the create response only' },
                 createdAt: { type: 'string', format: 'date-time' },
                 updatedAt: { type: 'string', format: 'date-time' },
+              },
+            },
+          ],
+        },
+        DeliveryStatus: {
+          enum: DELIVERY_STATUSES,
+          description:
+            '`discarded`: a dead letter given up on with POST /v1/dead-letters/discard. `filtered` and `blocked` do not occur yet.',
+        },
+        Delivery: {
+          type: 'object',
+          properties: {
+            id: { type: 'string' },
+            subscriptionId: { type: 'string' },
+            eventSeq: { type: 'integer' },
+            channel: {
+              type: 'string',
+              description: "the channel of the event's type when the delivery was made",
+            },
+            orderKey: {
+              type: ['string', 'null'],
+              description: "the event's partitionkey when the subscription orders by it; null otherwise",
+            },
+            replayId: {
+              type: ['string', 'null'],
+              description: 'the replay that made this delivery; null for a live one',
+            },
+            webhookId: {
+              type: 'string',
+              description: 'the webhook-id header; the same on every retry and redrive',
+            },
+            status: ref('DeliveryStatus'),
+            attempts: { type: 'integer' },
+            budgetAttempts: { type: 'integer' },
+            budgetSince: { type: 'string', format: 'date-time' },
+            nextAttemptAt: { type: ['string', 'null'], format: 'date-time' },
+            lastError: { type: ['string', 'null'] },
+            createdAt: { type: 'string', format: 'date-time' },
+            updatedAt: { type: 'string', format: 'date-time' },
+          },
+        },
+        DeliveryItem: {
+          allOf: [
+            ref('Delivery'),
+            {
+              type: 'object',
+              properties: {
+                event: {
+                  type: 'object',
+                  properties: {
+                    source: { type: 'string' },
+                    id: { type: 'string' },
+                    type: { type: 'string' },
+                  },
+                },
+              },
+            },
+          ],
+        },
+        Endpoint: {
+          type: 'object',
+          required: ['endpoint', 'state'],
+          properties: {
+            endpoint: {
+              type: 'string',
+              description:
+                'the sink URL without credentials or fragment: subscriptions to the same one share a breaker',
+            },
+            state: { enum: ['closed', 'open', 'half-open'] },
+            requests: {
+              type: 'integer',
+              description:
+                'closed: requests in the window; open: the requests that opened it; half-open: probes settled so far',
+            },
+            failures: { type: 'integer', description: 'the failures among `requests`' },
+            reopenAt: {
+              type: ['string', 'null'],
+              format: 'date-time',
+              description: 'when an open breaker half-opens; null in the other states',
+            },
+          },
+        },
+        SubscriptionStats: {
+          type: 'object',
+          required: ['deliveries', 'breaker', 'failingSince'],
+          properties: {
+            deliveries: {
+              type: 'object',
+              description: 'delivery counts by status; a status with none is left out',
+              propertyNames: ref('DeliveryStatus'),
+              additionalProperties: { type: 'integer' },
+            },
+            breaker: {
+              allOf: [ref('Endpoint')],
+              description:
+                'the breaker of the sink endpoint; only `endpoint` and `state: closed` when the hub has not sent to it',
+            },
+            failingSince: { type: ['string', 'null'], format: 'date-time' },
+          },
+        },
+        Channel: {
+          type: 'object',
+          properties: {
+            name: { type: 'string' },
+            types: {
+              type: 'array',
+              items: { type: 'string' },
+              description: 'exact types or prefixes ending in `*`; `["*"]` for default',
+            },
+            mode: { enum: ['stream', 'batch'] },
+            concurrency: { type: 'integer', description: 'attempts of this channel in flight at once' },
+            retentionMs: {
+              type: 'integer',
+              description:
+                'events older than this are deleted once none of their deliveries is pending, retrying or dead',
+            },
+            batch: {
+              oneOf: [
+                { type: 'null' },
+                {
+                  type: 'object',
+                  properties: {
+                    maxEvents: { type: 'integer' },
+                    maxWaitMs: { type: 'integer' },
+                    maxBytes: { type: 'integer' },
+                  },
+                },
+              ],
+              description:
+                'for a batch channel, the limits of subscriptions that set no batch; null for stream',
+            },
+          },
+        },
+        ReplayRequest: {
+          type: 'object',
+          required: ['subscription', 'from'],
+          additionalProperties: false,
+          properties: {
+            subscription: { type: 'string', description: 'the subscription to send the events to' },
+            from: {
+              type: 'string',
+              format: 'date-time',
+              description: 'start of the range of receive times, inclusive (RFC 3339)',
+            },
+            to: {
+              type: 'string',
+              format: 'date-time',
+              description: 'end of the range, exclusive; later than from; default now',
+            },
+            types: {
+              type: 'array',
+              items: { type: 'string' },
+              description: "event types to replay; default the subscription's types (empty: every type)",
+            },
+            filters: {
+              type: 'array',
+              items: { type: 'object' },
+              description:
+                "Subscriptions API filters, all of which must match; default the subscription's filters",
+            },
+            newWebhookIds: {
+              type: 'boolean',
+              default: false,
+              description: 'give the replayed deliveries new webhook-ids instead of keeping them',
+            },
+          },
+        },
+        Replay: {
+          type: 'object',
+          properties: {
+            id: { type: 'string' },
+            subscriptionId: { type: 'string' },
+            from: { type: 'string', format: 'date-time' },
+            to: { type: 'string', format: 'date-time' },
+            types: { type: 'array', items: { type: 'string' } },
+            filters: { type: 'array', items: { type: 'object' } },
+            newWebhookIds: { type: 'boolean' },
+            status: { enum: ['running', 'completed', 'failed', 'cancelled'] },
+            scanned: { type: 'integer', description: 'events of the range looked at so far' },
+            matched: {
+              type: 'integer',
+              description: 'events that matched types and filters: deliveries made',
+            },
+            total: {
+              type: 'integer',
+              description: 'events received in the range when the replay started, of any type',
+            },
+            cursor: { type: 'integer', description: 'the last event sequence number looked at' },
+            error: { type: ['string', 'null'], description: 'why a failed replay failed' },
+            createdAt: { type: 'string', format: 'date-time' },
+            updatedAt: { type: 'string', format: 'date-time' },
+          },
+        },
+        ReplayWithDeliveries: {
+          allOf: [
+            ref('Replay'),
+            {
+              type: 'object',
+              properties: {
+                deliveries: {
+                  type: 'object',
+                  description: "the replay's deliveries counted by status; a status with none is left out",
+                  propertyNames: ref('DeliveryStatus'),
+                  additionalProperties: { type: 'integer' },
+                },
               },
             },
           ],

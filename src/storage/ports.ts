@@ -147,6 +147,15 @@ export interface DueDelivery {
   event: StoredEvent;
 }
 
+/** A page of a lane's due deliveries, with where the next page starts. */
+export interface DuePage {
+  items: DueDelivery[];
+  /** Opaque: pass it back as `after` for the next page. */
+  cursor: string | null;
+  /** No due delivery was left after this page when it was read. */
+  exhausted: boolean;
+}
+
 /** The result of an attempt, as the dispatcher decided it. */
 export type AttemptResult =
   | { kind: 'delivered'; attempt: Attempt }
@@ -235,6 +244,19 @@ export interface EventStore {
    * ordering, only the first unsettled delivery of each partition key is due.
    */
   dueInLane(lane: Lane, now: Date, limit: number, exclude: ReadonlySet<string>): DueDelivery[];
+  /**
+   * The same, continuing after `after`, a cursor from an earlier page (null: from the start), so a
+   * lane working through a backlog reads each row once. A delivery that comes due behind the
+   * cursor (a retry is always ahead of it; one whose key was just released may not be) is found
+   * once the lane starts again from null, which it does whenever a page comes back `exhausted`.
+   */
+  dueInLanePage(
+    lane: Lane,
+    now: Date,
+    limit: number,
+    exclude: ReadonlySet<string>,
+    after: string | null,
+  ): DuePage;
   /** The earliest time after `now` that a delivery of the lane is due, if any. */
   nextDueInLane(lane: Lane, now: Date): Date | null;
   /**

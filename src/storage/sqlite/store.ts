@@ -16,7 +16,9 @@ import type {
   Delivery,
   DeliveryStatus,
   DueDelivery,
+  DuePage,
   EventStore,
+  Lane,
   Page,
   Replay,
   ReplayDelivery,
@@ -106,14 +108,17 @@ export class SqliteStore implements EventStore {
     this.stmt = {
       // Due deliveries of one lane. With ordering, a delivery waits while an earlier one of its
       // partition key is unsettled (or dead and blocking), so each key yields only its head.
+      // Read in (next_attempt_at, rowid) order after a cursor, the order of the deliveries_due index,
+      // so a lane draining a backlog does not read again the rows it already holds.
       dueInLane: db.prepare(
-        `SELECT * FROM deliveries d
+        `SELECT rowid AS row, * FROM deliveries d
          WHERE subscription_id = ? AND channel = ? AND next_attempt_at IS NOT NULL AND next_attempt_at <= ?
+           AND (next_attempt_at, rowid) > (?, ?)
            AND (order_key IS NULL OR NOT EXISTS (
              SELECT 1 FROM deliveries e WHERE e.subscription_id = d.subscription_id AND e.order_key = d.order_key
                AND e.event_seq < d.event_seq
                AND (e.status IN ('pending', 'retrying') OR (e.status = 'dead' AND e.dead_blocks = 1))))
-         ORDER BY next_attempt_at LIMIT ?`,
+         ORDER BY next_attempt_at, rowid`,
       ),
       nextDueInLane: db.prepare(
         `SELECT MIN(next_attempt_at) AS t FROM deliveries
@@ -245,33 +250,48 @@ export class SqliteStore implements EventStore {
     }));
   }
 
-  dueInLane(
-    lane: { subscriptionId: string; channel: string },
+  dueInLane(lane: Lane, now: Date, limit: number, exclude: ReadonlySet<string>): DueDelivery[] {
+    return this.dueInLanePage(lane, now, limit, exclude, null).items;
+  }
+
+  dueInLanePage(
+    lane: Lane,
     now: Date,
     limit: number,
     exclude: ReadonlySet<string>,
-  ): DueDelivery[] {
+    after: string | null,
+  ): DuePage {
+    const [at, row] = after ? after.split(':').map(Number) : [-1, 0];
     // Delivery rows first, without bodies: the excluded ones (in flight) cost no event read. Then
-    // each event once, shared by all of its deliveries in this page.
-    const rows = this.stmt.dueInLane.all(
+    // each event once, shared by all of its deliveries in this page. Iterated, so reading stops at
+    // the page's end however many rows are due.
+    const rows = this.stmt.dueInLane.iterate(
       lane.subscriptionId,
       lane.channel,
       now.getTime(),
-      limit + exclude.size,
-    ) as DeliveryRow[];
+      at,
+      row,
+    ) as IterableIterator<DeliveryRow & { row: number }>;
     const events = new Map<number, StoredEvent>();
-    const out: DueDelivery[] = [];
+    const items: DueDelivery[] = [];
+    let cursor = after;
+    let exhausted = true;
     for (const r of rows) {
+      cursor = `${r.next_attempt_at}:${r.row}`;
       if (exclude.has(r.id)) continue;
       let event = events.get(r.event_seq);
       if (!event) {
         event = toStoredEvent(this.stmt.eventBodyBySeq.get(r.event_seq) as EventRow);
         events.set(r.event_seq, event);
       }
-      out.push({ delivery: toDelivery(r), event });
-      if (out.length === limit) break;
+      items.push({ delivery: toDelivery(r), event });
+      if (items.length === limit) {
+        exhausted = false;
+        rows.return?.();
+        break;
+      }
     }
-    return out;
+    return { items, cursor, exhausted };
   }
 
   nextDueInLane(lane: { subscriptionId: string; channel: string }, now: Date): Date | null {
