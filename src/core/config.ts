@@ -16,7 +16,10 @@ export interface ChannelConfig {
   mode: 'stream' | 'batch';
   /** Attempts of this channel in flight at once. */
   concurrency: number;
-  /** How long events are kept (for replay) once nothing is pending for them. */
+  /**
+   * How long events are kept for replay, from when they were received. An event with deliveries
+   * still pending, retrying or dead is kept until they settle, whatever its age.
+   */
   retentionMs: number;
   /** The batch limits of a `batch` channel, for subscriptions that set none; null for `stream`. */
   batch: BatchPolicy | null;

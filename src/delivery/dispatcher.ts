@@ -51,6 +51,8 @@ export interface DispatcherHooks {
   subscription(id: string): Subscription | undefined;
   /** The channel by name; the default channel for a name no longer configured. */
   channel(name: string): ChannelConfig;
+  /** The names of the channels the subscription's types may fall in. */
+  channelsOf(sub: Subscription): string[];
   /** Disables the subscription, unless it changed since `seen`, the version the attempt used. */
   disable(seen: Subscription, reason: string): Promise<void>;
   /** What an attempt said about the subscription's sink: for disabling one that keeps failing. */
@@ -144,20 +146,21 @@ export class Dispatcher {
     this.pump();
   }
 
-  /** Looks at the store now: after a redrive or a replay of `subscriptionId`, or of anything. */
-  wake(subscriptionId?: string): void {
+  /**
+   * Looks at the store now, from the start of each lane: for the lanes of `subscriptionId` in
+   * `channels` (after a redrive or a replay page), or of anything when no subscription is named.
+   */
+  wake(subscriptionId?: string, channels: Iterable<string> = []): void {
     if (!this.running) return;
     if (subscriptionId === undefined) this.discoverLanes();
     else {
-      const sub = this.hooks.subscription(subscriptionId);
       const now = Date.now();
-      let known = false;
+      for (const channel of channels) this.lane(subscriptionId, channel);
       for (const lane of this.lanes.values()) {
         if (lane.subscriptionId !== subscriptionId) continue;
+        lane.cursor = null;
         lane.dueBy(now);
-        known = true;
       }
-      if (!known || !sub) this.discoverLanes();
     }
     this.soon();
   }
@@ -513,12 +516,9 @@ export class Dispatcher {
 
     const now = Date.now();
     if (retryAt) lane.dueBy(retryAt.getTime());
-    // The next event of a partition key comes due when this one settles, perhaps behind the
-    // lane's cursor: read the lane soon, from the beginning.
-    if (items.some((d) => d.delivery.orderKey !== null)) {
-      lane.cursor = null;
-      lane.dueBy(now);
-    }
+    // The next event of a partition key comes due when this one settles, perhaps behind a lane's
+    // cursor, and perhaps in another channel the subscription takes: read all its lanes afresh.
+    if (items.some((d) => d.delivery.orderKey !== null)) this.wake(sub.id, this.hooks.channelsOf(sub));
     if (lane.dueAt <= now) this.soon();
     else this.alarm(lane.dueAt);
   }
@@ -536,7 +536,7 @@ function withReplay(event: CloudEvent, replayId: string | null): CloudEvent {
  */
 function breakerOutcome(sent: HttpSendResult): BreakerOutcome {
   if (!sent.ok) return sent.refused || sent.aborted ? 'ignored' : 'failure';
-  if (sent.status >= 500 || sent.status === 408) return 'failure';
+  if (sent.status >= 500) return 'failure';
   if (sent.status >= 400) return 'ignored';
   return 'success';
 }

@@ -26,8 +26,8 @@ export interface ReplayInput {
 
 export interface ReplayHooks {
   subscription(id: string): Subscription | undefined;
-  /** New deliveries of the subscription are in the store. */
-  wake(subscriptionId: string): void;
+  /** New deliveries of the subscription, in these channels, are in the store. */
+  wake(subscriptionId: string, channels: Iterable<string>): void;
 }
 
 /** Checks a `POST /v1/replays` body; throws one ValidationError naming every bad field. */
@@ -209,7 +209,7 @@ export class Replayer {
         updatedAt: now(),
       };
       await this.store.saveReplay(replay, deliveries);
-      if (deliveries.length > 0) this.hooks.wake(sub.id);
+      if (deliveries.length > 0) this.hooks.wake(sub.id, new Set(deliveries.map((d) => d.channel)));
       if (done) return;
       // Let ingest and delivery have the event loop between pages.
       await new Promise((resolve) => setImmediate(resolve));

@@ -93,6 +93,7 @@ export class Hub {
       {
         subscription: (id) => this.subscriptions.get(id),
         channel: (name) => this.channels.get(name) ?? defaultChannel,
+        channelsOf: (sub) => this.channels.for(sub.types).map((c) => c.name),
         disable: (seen, reason) => this.disable(seen, reason),
         verdict: (sub, healthy, at) => this.verdict(sub, healthy, at),
       },
@@ -108,7 +109,7 @@ export class Hub {
       store,
       {
         subscription: (id) => this.subscriptions.get(id),
-        wake: (id) => this.dispatcher.wake(id),
+        wake: (id, channels) => this.dispatcher.wake(id, channels),
       },
       log.child({ component: 'replay' }),
     );
@@ -269,15 +270,26 @@ export class Hub {
   async redrive(selector: { ids: string[] } | { subscriptionId: string }): Promise<Delivery[]> {
     if ('subscriptionId' in selector) this.getSubscription(selector.subscriptionId);
     const moved = await this.store.redrive(selector);
-    for (const id of new Set(moved.map((d) => d.subscriptionId))) this.dispatcher.wake(id);
+    this.wakeFor(moved);
     return moved;
+  }
+
+  /** Tells the dispatcher which lanes have deliveries due again. */
+  private wakeFor(deliveries: Delivery[]): void {
+    const lanes = new Map<string, Set<string>>();
+    for (const d of deliveries) {
+      const channels = lanes.get(d.subscriptionId) ?? new Set<string>();
+      channels.add(d.channel);
+      lanes.set(d.subscriptionId, channels);
+    }
+    for (const [id, channels] of lanes) this.dispatcher.wake(id, channels);
   }
 
   /** Gives up on dead letters for good; with `onDead: "block"` that lets their key move on. */
   async discard(selector: { ids: string[] } | { subscriptionId: string }): Promise<Delivery[]> {
     if ('subscriptionId' in selector) this.getSubscription(selector.subscriptionId);
     const gone = await this.store.discard(selector);
-    for (const id of new Set(gone.map((d) => d.subscriptionId))) this.dispatcher.wake(id);
+    this.wakeFor(gone);
     return gone;
   }
 
@@ -323,7 +335,7 @@ export class Hub {
       this.remember(disabled);
       this.publishOwn('dev.junction.subscription.disabled', {
         subscription: sub.id,
-        sink: sub.sink,
+        sink: redactEndpoint(endpointKey(sub.sink)),
         reason,
       });
     });

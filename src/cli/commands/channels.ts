@@ -49,7 +49,7 @@ export function registerChannels(program: Command): void {
     'after',
     `
 Channels are set in the hub's configuration, and each event belongs to one by its type. RETENTION is
-how long events stay available for replay once nothing is pending for them.
+how long events stay available for replay, counted from when they were received.
 
 Examples:
   $ junction channels
