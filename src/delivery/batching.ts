@@ -3,9 +3,20 @@
  * request, which succeeds or is retried as a whole while each event keeps its own delivery record.
  */
 import { createHash } from 'node:crypto';
-import { eventJson } from '../core/event.js';
+import type { CloudEvent } from '../core/event.js';
 import type { BatchPolicy } from '../storage/ports.js';
 import type { Fifo, Queued } from './lane.js';
+
+/** Replayed deliveries say so, with the `junctionreplay` extension naming the replay. */
+export function asSent(event: CloudEvent, replayId: string | null): CloudEvent {
+  return replayId === null ? event : { ...event, junctionreplay: replayId };
+}
+
+/** Bytes of the member as it goes into the batch body (UTF-8 JSON), measured once per delivery. */
+function sizeOf(item: Queued): number {
+  item.bytes ??= Buffer.byteLength(JSON.stringify(asSent(item.event.event, item.delivery.replayId)));
+  return item.bytes;
+}
 
 /**
  * Whether a lane should send a batch now: it is full, the store holds more behind it, or its oldest
@@ -15,9 +26,9 @@ export function batchReadyAt(queue: Fifo<Queued>, policy: BatchPolicy, storeHasM
   const head = queue.peek();
   if (!head) return Number.POSITIVE_INFINITY;
   if (storeHasMore || queue.length >= policy.maxEvents) return 0;
-  let bytes = 2;
+  let bytes = 1;
   for (let i = 0; i < queue.length; i++) {
-    bytes += eventJson(queue.at(i)!.event.event).length + 1;
+    bytes += sizeOf(queue.at(i)!) + 1;
     if (bytes >= policy.maxBytes) return 0;
   }
   return head.queuedAt + policy.maxWaitMs;
@@ -29,11 +40,12 @@ export function batchReadyAt(queue: Fifo<Queued>, policy: BatchPolicy, storeHasM
  */
 export function takeBatch(queue: Fifo<Queued>, policy: BatchPolicy): Queued[] {
   const batch: Queued[] = [];
-  let bytes = 2;
+  // '[' and ']', and a comma before each member but the first: exactly JSON.stringify's output.
+  let bytes = 1;
   while (batch.length < policy.maxEvents) {
     const next = queue.peek();
     if (!next) break;
-    const size = eventJson(next.event.event).length + 1;
+    const size = sizeOf(next) + 1;
     if (batch.length > 0 && bytes + size > policy.maxBytes) break;
     bytes += size;
     batch.push(queue.take()!);

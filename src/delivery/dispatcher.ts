@@ -13,7 +13,6 @@
  */
 import type { Logger } from 'pino';
 import type { ChannelConfig } from '../core/config.js';
-import type { CloudEvent } from '../core/event.js';
 import { encodeBatch, encodeEvent } from '../core/http-binding.js';
 import { VERSION } from '../core/version.js';
 import type {
@@ -24,7 +23,7 @@ import type {
   RateLimit,
   Subscription,
 } from '../storage/ports.js';
-import { batchReadyAt, batchWebhookId, takeBatch } from './batching.js';
+import { asSent, batchReadyAt, batchWebhookId, takeBatch } from './batching.js';
 import { type BreakerOutcome, type Breakers, endpointKey } from './circuit-breaker.js';
 import { Lane, type Queued } from './lane.js';
 import { decideOutcome } from './outcome.js';
@@ -132,14 +131,14 @@ export class Dispatcher {
       const lane = this.lane(d.delivery.subscriptionId, d.delivery.channel);
       // An ordered delivery may have to wait for an earlier one of its key, which only the store
       // knows about (it may be retrying); a full lane leaves the rest to its next read.
-      if (d.delivery.orderKey !== null || lane.more || lane.queue.length >= this.laneCapacity(lane)) {
+      if (d.delivery.orderKey !== null || lane.more || lane.size >= this.laneCapacity(lane)) {
         lane.dueBy(now);
         read = true;
         continue;
       }
       if (lane.inFlight.has(d.delivery.id)) continue;
       lane.inFlight.add(d.delivery.id);
-      lane.queue.push({ ...d, queuedAt: now });
+      lane.push({ ...d, queuedAt: now });
       this.working.add(lane);
     }
     if (read) this.soon();
@@ -171,7 +170,7 @@ export class Dispatcher {
     if (this.timer) clearTimeout(this.timer);
     // Queued but unsent deliveries stay due in the store; dropping them from memory loses nothing.
     for (const lane of this.lanes.values()) {
-      for (const d of lane.queue.drain()) lane.inFlight.delete(d.delivery.id);
+      for (const d of lane.drain()) lane.inFlight.delete(d.delivery.id);
     }
     this.working.clear();
     if (this.unsettled > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
@@ -180,7 +179,7 @@ export class Dispatcher {
   /** Deliveries queued in memory, across lanes: for tests and metrics. */
   get queued(): number {
     let n = 0;
-    for (const lane of this.working) n += lane.queue.length;
+    for (const lane of this.working) n += lane.size;
     return n;
   }
 
@@ -261,16 +260,16 @@ export class Dispatcher {
     }
     // Read in pages of at least half the lane, not a row or two after every send.
     const capacity = this.laneCapacity(lane);
-    if (lane.queue.length > capacity / 2) return;
-    const room = capacity - lane.queue.length;
+    if (lane.size > capacity / 2) return;
+    const room = capacity - lane.size;
     try {
       const from = lane.cursor;
       const page = this.store.dueInLanePage(lane, new Date(now), room, lane.inFlight, from);
       for (const d of page.items) {
         lane.inFlight.add(d.delivery.id);
-        lane.queue.push({ ...d, queuedAt: now });
+        lane.push({ ...d, queuedAt: now });
       }
-      if (lane.queue.length > 0) this.working.add(lane);
+      if (lane.size > 0) this.working.add(lane);
       // Past the end after starting midway: start once more from the beginning, where a delivery
       // may have come due behind the cursor. Past the end from the beginning: the lane is caught up.
       lane.cursor = page.exhausted ? null : page.cursor;
@@ -286,7 +285,7 @@ export class Dispatcher {
 
   /** Drops a lane that has nothing left and whose subscription is gone. */
   private forgetIfIdle(lane: Lane): void {
-    if (lane.queue.length > 0 || lane.inFlight.size > 0 || lane.more) return;
+    if (lane.size > 0 || lane.inFlight.size > 0 || lane.more) return;
     if (lane.dueAt !== Number.POSITIVE_INFINITY && this.hooks.subscription(lane.subscriptionId)) return;
     this.lanes.delete(Lane.key(lane.subscriptionId, lane.channel));
   }
@@ -298,7 +297,7 @@ export class Dispatcher {
       progressed = false;
       for (const lane of [...this.working]) {
         if (this.active >= this.options.concurrency) break;
-        if (lane.queue.length === 0) {
+        if (lane.size === 0) {
           this.working.delete(lane);
           continue;
         }
@@ -336,7 +335,7 @@ export class Dispatcher {
     const now = Date.now();
     const sub = this.hooks.subscription(lane.subscriptionId);
     if (sub?.status !== 'active') {
-      const d = lane.queue.take()!;
+      const d = lane.takeOne()!;
       this.settle(lane, [d], () => this.deadForSubscription(d, sub));
       return true;
     }
@@ -355,7 +354,7 @@ export class Dispatcher {
     }
     const batch = this.batchPolicy(lane);
     if (batch) {
-      const readyAt = batchReadyAt(lane.queue, batch, lane.more);
+      const readyAt = lane.hasGroups ? 0 : batchReadyAt(lane.queue, batch, lane.more);
       if (readyAt > now) {
         this.alarm(readyAt);
         return false;
@@ -367,7 +366,9 @@ export class Dispatcher {
       return false;
     }
     gate.bucket?.tryTake();
-    const items = batch ? takeBatch(lane.queue, batch) : [lane.queue.take()!];
+    // A batch that failed goes out again as it was, before anything newer.
+    const retry = batch ? lane.takeGroup() : undefined;
+    const items = retry?.items ?? (batch ? takeBatch(lane.queue, batch) : [lane.takeOne()!]);
 
     this.active++;
     gate.active++;
@@ -388,7 +389,7 @@ export class Dispatcher {
     this.settle(
       lane,
       items,
-      () => this.attempt(lane, sub, endpoint, items, batch !== null, release),
+      () => this.attempt(lane, sub, endpoint, items, batch !== null, retry?.batchId, release),
       release,
     );
     return true;
@@ -421,7 +422,7 @@ export class Dispatcher {
         this.unsettled--;
         if (this.unsettled === 0 && !this.running) for (const w of this.idleWaiters.splice(0)) w();
         // Running low while more is due in the store: read it now, not at the next poll.
-        if (this.running && lane.queue.length < this.laneCapacity(lane) / 2 && lane.wantsFetch(Date.now())) {
+        if (this.running && lane.size < this.laneCapacity(lane) / 2 && lane.wantsFetch(Date.now())) {
           this.soon();
         }
       });
@@ -451,16 +452,17 @@ export class Dispatcher {
     endpoint: string,
     items: Queued[],
     batched: boolean,
+    retryOf: string | undefined,
     release: () => void,
   ): Promise<void> {
     const at = new Date();
     const first = items[0]!;
-    const events = items.map((d) => withReplay(d.event.event, d.delivery.replayId));
+    const events = items.map((d) => asSent(d.event.event, d.delivery.replayId));
     const message = batched
       ? encodeBatch(events)
       : encodeEvent(events[0]!, sub.delivery.format, new Date(first.event.receivedAt));
     const webhookId = batched
-      ? batchWebhookId(items.map((d) => d.delivery.webhookId))
+      ? (retryOf ?? batchWebhookId(items.map((d) => d.delivery.webhookId)))
       : first.delivery.webhookId;
     const timestamp = Math.floor(at.getTime() / 1000);
     const headers: Record<string, string> = {
@@ -499,7 +501,8 @@ export class Dispatcher {
     // due together and travel together again.
     const retryAt = results.find((r) => r.kind === 'retry')?.nextAttemptAt;
     const shared = results.map((r): AttemptResult => {
-      if (r.kind === 'retry' && retryAt) return { ...r, nextAttemptAt: retryAt };
+      if (r.kind === 'retry' && retryAt)
+        return { ...r, nextAttemptAt: retryAt, ...(batched ? { batchId: webhookId } : {}) };
       if (r.kind === 'dead' && sub.delivery.ordering === 'partition' && sub.delivery.onDead === 'block')
         return { ...r, holdKey: true };
       return r;
@@ -522,11 +525,6 @@ export class Dispatcher {
     if (lane.dueAt <= now) this.soon();
     else this.alarm(lane.dueAt);
   }
-}
-
-/** Replayed deliveries say so, with the `junctionreplay` extension naming the replay. */
-function withReplay(event: CloudEvent, replayId: string | null): CloudEvent {
-  return replayId === null ? event : { ...event, junctionreplay: replayId };
 }
 
 /**

@@ -48,10 +48,19 @@ export class Fifo<T> {
 /** A due delivery held in memory, with when it got there (batches wait from then). */
 export interface Queued extends DueDelivery {
   queuedAt: number;
+  /** Its size in a batch body, once measured. */
+  bytes?: number;
 }
 
 export class Lane implements LaneKey {
+  /** Due deliveries in the order they came due. */
   readonly queue = new Fifo<Queued>();
+  /**
+   * Members of failed batches, by batch: a batch is retried as a whole, ahead of newer events, so
+   * it goes out again with the same members and the same webhook-id.
+   */
+  private readonly groups = new Map<string, Queued[]>();
+  private grouped = 0;
   /** Deliveries read from the store and not yet recorded: queued here or being sent. */
   readonly inFlight = new Set<string>();
   /** The last page read was full: the store may hold more that is due now. */
@@ -67,6 +76,57 @@ export class Lane implements LaneKey {
     dueAt = Date.now(),
   ) {
     this.dueAt = dueAt;
+  }
+
+  /** Deliveries held in memory. */
+  get size(): number {
+    return this.queue.length + this.grouped;
+  }
+
+  /** Holds a due delivery: with its batch when it is the retry of one, else in arrival order. */
+  push(item: Queued): void {
+    const batch = item.delivery.batchId;
+    if (batch === null) {
+      this.queue.push(item);
+      return;
+    }
+    const group = this.groups.get(batch);
+    if (group) group.push(item);
+    else this.groups.set(batch, [item]);
+    this.grouped++;
+  }
+
+  /** The oldest batch waiting for its retry, taken whole, with its id. */
+  takeGroup(): { batchId: string; items: Queued[] } | undefined {
+    for (const [batchId, items] of this.groups) {
+      this.groups.delete(batchId);
+      this.grouped -= items.length;
+      return { batchId, items };
+    }
+    return undefined;
+  }
+
+  /** The next single delivery: batch retries first, then in arrival order. */
+  takeOne(): Queued | undefined {
+    for (const [batchId, items] of this.groups) {
+      const item = items.shift()!;
+      this.grouped--;
+      if (items.length === 0) this.groups.delete(batchId);
+      return item;
+    }
+    return this.queue.take();
+  }
+
+  get hasGroups(): boolean {
+    return this.grouped > 0;
+  }
+
+  /** Everything held, emptied out (at shutdown). */
+  drain(): Queued[] {
+    const all = [...this.groups.values()].flat();
+    this.groups.clear();
+    this.grouped = 0;
+    return [...all, ...this.queue.drain()];
   }
 
   static key(subscriptionId: string, channel: string): string {

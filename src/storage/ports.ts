@@ -127,6 +127,8 @@ export interface Delivery {
   orderKey: string | null;
   /** The replay that made this delivery, or null for a live one. */
   replayId: string | null;
+  /** The batch (its webhook-id) whose retry this delivery waits for, or null. */
+  batchId: string | null;
   /** Stable across retries, redrives and replays: the consumer's idempotency key. */
   webhookId: string;
   status: DeliveryStatus;
@@ -159,7 +161,13 @@ export interface DuePage {
 /** The result of an attempt, as the dispatcher decided it. */
 export type AttemptResult =
   | { kind: 'delivered'; attempt: Attempt }
-  | { kind: 'retry'; attempt: Attempt; nextAttemptAt: Date }
+  | {
+      kind: 'retry';
+      attempt: Attempt;
+      nextAttemptAt: Date;
+      /** The batch it failed in: its members are retried together, under the same webhook-id. */
+      batchId?: string;
+    }
   | {
       kind: 'dead';
       attempt: Attempt;

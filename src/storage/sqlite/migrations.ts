@@ -56,6 +56,7 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE deliveries ADD COLUMN order_key TEXT;
   ALTER TABLE deliveries ADD COLUMN dead_blocks INTEGER NOT NULL DEFAULT 0;
   ALTER TABLE deliveries ADD COLUMN replay_id TEXT;
+  ALTER TABLE deliveries ADD COLUMN batch_id TEXT;
   DROP INDEX deliveries_due;
   CREATE INDEX deliveries_due ON deliveries (subscription_id, channel, next_attempt_at)
     WHERE next_attempt_at IS NOT NULL;

@@ -36,6 +36,7 @@ interface DeliveryRow {
   channel: string;
   order_key: string | null;
   replay_id: string | null;
+  batch_id: string | null;
   webhook_id: string;
   status: DeliveryStatus;
   attempts: number;
@@ -63,6 +64,7 @@ function toDelivery(r: DeliveryRow): Delivery {
     channel: r.channel,
     orderKey: r.order_key,
     replayId: r.replay_id,
+    batchId: r.batch_id,
     webhookId: r.webhook_id,
     status: r.status,
     attempts: r.attempts,
@@ -133,7 +135,9 @@ export class SqliteStore implements EventStore {
          WHERE received_at >= ? AND received_at < ? AND seq > ? ORDER BY seq LIMIT ?`,
       ),
       webhookIdOf: db.prepare(
-        `SELECT webhook_id FROM deliveries WHERE event_seq = ? AND subscription_id = ? AND replay_id IS NULL
+        // '+' keeps the planner on the event_seq index: by subscription it would scan all of the
+        // subscription's deliveries for each event of a replay, slowing it down as it goes.
+        `SELECT webhook_id FROM deliveries WHERE event_seq = ? AND +subscription_id = ? AND replay_id IS NULL
          ORDER BY id LIMIT 1`,
       ),
       countArchived: db.prepare(
@@ -205,6 +209,7 @@ export class SqliteStore implements EventStore {
             channel: rows[i]!.channel,
             orderKey: d.orderKey,
             replayId: null,
+            batchId: null,
             webhookId: d.webhookId,
             status: 'pending',
             attempts: 0,
@@ -318,6 +323,7 @@ export class SqliteStore implements EventStore {
       nextAttemptAt,
       lastError,
       holdKey: result.kind === 'dead' && result.holdKey === true,
+      batchId: result.kind === 'retry' ? (result.batchId ?? null) : null,
       now: Date.now(),
     });
   }

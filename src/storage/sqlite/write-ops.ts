@@ -42,6 +42,8 @@ export type WriteOp =
       lastError: string | null;
       /** A dead letter that keeps later events of its partition key waiting (`onDead: "block"`). */
       holdKey: boolean;
+      /** The failed batch whose retry this delivery waits for. */
+      batchId: string | null;
       now: number;
     }
   | { kind: 'saveSubscription'; id: string; body: string }
@@ -111,7 +113,7 @@ export class Writer {
            status = CASE WHEN status IN ('pending', 'retrying') THEN ? ELSE status END,
            next_attempt_at = CASE WHEN status IN ('pending', 'retrying') THEN ? ELSE next_attempt_at END,
            last_error = CASE WHEN status IN ('pending', 'retrying') THEN ? ELSE last_error END,
-           dead_blocks = ?
+           dead_blocks = ?, batch_id = ?
          WHERE id = ?`,
       ),
       saveSubscription: db.prepare(
@@ -129,7 +131,7 @@ export class Writer {
       ),
       redrive: db.prepare(
         `UPDATE deliveries SET status = 'pending', budget_attempts = 0, budget_since = ?, next_attempt_at = ?,
-         updated_at = ? WHERE id = ?`,
+         batch_id = NULL, updated_at = ? WHERE id = ?`,
       ),
       discard: db.prepare(`UPDATE deliveries SET status = 'discarded', updated_at = ? WHERE id = ?`),
       // Events past their channel's retention with nothing left to deliver or redrive.
@@ -223,6 +225,7 @@ export class Writer {
           op.nextAttemptAt,
           op.lastError,
           op.holdKey ? 1 : 0,
+          op.batchId,
           op.deliveryId,
         );
         return null;
