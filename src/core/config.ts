@@ -132,7 +132,7 @@ export const DELIVERY_BOUNDS: Record<
   initialDelayMs: [0, 24 * 60 * 60 * 1000],
   maxDelayMs: [0, 7 * 24 * 60 * 60 * 1000],
   maxRetryAfterMs: [0, 7 * 24 * 60 * 60 * 1000],
-  disableAfterMs: [60_000, 365 * 24 * 60 * 60 * 1000],
+  disableAfterMs: [10_000, 365 * 24 * 60 * 60 * 1000],
 };
 
 /** The batch limits a batch channel or a batching subscription gets for any it leaves out. */

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import { NotFoundError, ValidationError } from '../core/errors.js';
+import { ConflictError, NotFoundError, ValidationError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import { isRfc3339Timestamp } from '../core/timestamp.js';
 import { checkFilters, compileFilters } from '../routing/filters.js';
@@ -94,9 +94,7 @@ export class Replayer {
 
   /** Resumes the replays a previous run left unfinished. */
   resume(): void {
-    for (const replay of this.store.listReplays(1_000)) {
-      if (replay.status === 'running') this.run(replay);
-    }
+    for (const replay of this.store.runningReplays()) this.run(replay);
   }
 
   async start(input: ReplayInput): Promise<Replay> {
@@ -104,6 +102,11 @@ export class Replayer {
     if (!sub)
       throw new NotFoundError(
         `no subscription with id '${input.subscriptionId}'; list them with GET /v1/subscriptions`,
+      );
+    // Every delivery would be dead-lettered at once: say so instead of starting.
+    if (sub.status !== 'active')
+      throw new ConflictError(
+        `subscription '${sub.id}' is ${sub.status}; set its status to active (PUT /v1/subscriptions/${sub.id}) before replaying to it`,
       );
     const now = new Date();
     const from = new Date(input.from);

@@ -313,7 +313,10 @@ export interface EventStore {
   /** Saves a replay's progress together with the deliveries of its latest page, in one transaction. */
   saveReplay(replay: Replay, deliveries: ReplayDelivery[]): Promise<void>;
   getReplay(id: string): Replay | undefined;
+  /** The newest replays first. */
   listReplays(limit: number): Replay[];
+  /** Every replay still running: what a start resumes. */
+  runningReplays(): Replay[];
 
   /** Cheap check that the store answers, for `/readyz`. */
   ping(): boolean;

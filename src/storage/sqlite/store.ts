@@ -151,6 +151,9 @@ export class SqliteStore implements EventStore {
       ),
       getReplay: db.prepare('SELECT body FROM replays WHERE id = ?'),
       listReplays: db.prepare('SELECT body FROM replays ORDER BY id DESC LIMIT ?'),
+      runningReplays: db.prepare(
+        "SELECT body FROM replays WHERE json_extract(body, '$.status') = 'running' ORDER BY id",
+      ),
       getSubscription: db.prepare('SELECT body FROM subscriptions WHERE id = ?'),
       listSubscriptions: db.prepare('SELECT body FROM subscriptions ORDER BY id'),
       eventByKey: db.prepare('SELECT seq, body, received_at FROM events WHERE source = ? AND id = ?'),
@@ -433,6 +436,10 @@ export class SqliteStore implements EventStore {
   getReplay(id: string): Replay | undefined {
     const row = this.stmt.getReplay.get(id) as { body: string } | undefined;
     return row ? (JSON.parse(row.body) as Replay) : undefined;
+  }
+
+  runningReplays(): Replay[] {
+    return (this.stmt.runningReplays.all() as { body: string }[]).map((r) => JSON.parse(r.body) as Replay);
   }
 
   listReplays(limit: number): Replay[] {
