@@ -32,6 +32,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   ADMIN_KEY,
+  api,
+  breakerOf,
   cpuMeter,
   fmtCpu,
   forkHelper,
@@ -62,36 +64,9 @@ const DELIVERY = {
   maxDelayMs: MAX_OPEN_MS,
 };
 
-const auth = { authorization: `Bearer ${ADMIN_KEY}` };
 const int = (n) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : 'n/a');
 const mb = (kb) => (Number.isFinite(kb) ? `${(kb / 1024).toFixed(1)} MB` : 'n/a');
 const secs = (ms) => (Number.isFinite(ms) ? `${(ms / 1000).toFixed(1)} s` : 'n/a');
-
-async function api(hub, path, init = {}) {
-  const res = await fetch(`${hub.url}${path}`, {
-    ...init,
-    headers: { 'content-type': 'application/json', ...auth, ...init.headers },
-  });
-  const text = await res.text();
-  if (res.status < 200 || res.status > 299)
-    throw new Error(`${init.method ?? 'GET'} ${path} failed: ${res.status} ${text}`);
-  return JSON.parse(text);
-}
-
-/**
- * The breaker of the sink's endpoint from GET /v1/endpoints; where the hub has no such route (404),
- * from the subscription's stats, which show the same breaker.
- */
-async function breakerOf(hub, subscriptionId, sinkUrl) {
-  try {
-    const views = await api(hub, '/v1/endpoints');
-    return { view: views.find((v) => v.endpoint.startsWith(sinkUrl)), from: 'GET /v1/endpoints' };
-  } catch (error) {
-    if (!String(error.message).includes(' 404 ')) throw error;
-    const stats = await api(hub, `/v1/subscriptions/${subscriptionId}/stats`);
-    return { view: stats.breaker, from: 'subscription stats (GET /v1/endpoints answered 404)' };
-  }
-}
 
 /** VmRSS and VmHWM of a process in kB, from /proc; nulls where /proc is missing. */
 function memoryKb(pid) {
@@ -181,7 +156,7 @@ async function main() {
       count: EVENTS,
       batchSize: BATCH,
       parallel: PARALLEL,
-      authorization: auth.authorization,
+      authorization: `Bearer ${ADMIN_KEY}`,
     },
     (TIMEOUT_SECONDS + 60) * 1000,
   );
@@ -196,7 +171,7 @@ async function main() {
 
   rss.phase('down');
   await sleep(DOWN_SECONDS * 1000);
-  const { view: breakerDown, from: breakerFrom } = await breakerOf(hub, sub.id, sinkUrl);
+  const { view: breakerDown, from: breakerFrom } = await breakerOf(hub, sinkUrl);
   const countsDown = (await api(hub, `/v1/subscriptions/${sub.id}/stats`)).deliveries ?? {};
   const fmtCounts = (c) =>
     Object.entries(c)
@@ -237,7 +212,7 @@ async function main() {
     if ((counts.delivered ?? 0) + (counts.dead ?? 0) >= pub.accepted) break;
     await sleep(100);
   }
-  const { view: breakerEnd } = await breakerOf(hub, sub.id, sinkUrl);
+  const { view: breakerEnd } = await breakerOf(hub, sinkUrl);
   await hub.stop();
   if (CPU_PROF) console.log(`cpu profile of the hub written to ${CPU_PROF}; data left in ${hub.dataDir}`);
   else hub.cleanup();

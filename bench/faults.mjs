@@ -25,6 +25,8 @@
 import { existsSync } from 'node:fs';
 import {
   ADMIN_KEY,
+  api,
+  breakerOf,
   cpuMeter,
   fmtCpu,
   forkHelper,
@@ -51,33 +53,6 @@ const BREAKER_POLL_MS = 250;
 
 const f1 = (n) => (n === null || n === undefined || Number.isNaN(n) ? 'n/a' : n.toFixed(1));
 const int = (n) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : 'n/a');
-const auth = { authorization: `Bearer ${ADMIN_KEY}` };
-
-async function api(hub, path, init = {}) {
-  const res = await fetch(`${hub.url}${path}`, {
-    ...init,
-    headers: { 'content-type': 'application/json', ...auth, ...init.headers },
-  });
-  const text = await res.text();
-  if (res.status < 200 || res.status > 299)
-    throw new Error(`${init.method ?? 'GET'} ${path} failed: ${res.status} ${text}`);
-  return JSON.parse(text);
-}
-
-/**
- * The breaker of the sink's endpoint from GET /v1/endpoints; where the hub has no such route (404),
- * from the subscription's stats, which show the same breaker.
- */
-async function breakerOf(hub, subscriptionId, sinkUrl) {
-  try {
-    const views = await api(hub, '/v1/endpoints');
-    return { view: views.find((v) => v.endpoint.startsWith(sinkUrl)), from: 'GET /v1/endpoints' };
-  } catch (error) {
-    if (!String(error.message).includes(' 404 ')) throw error;
-    const stats = await api(hub, `/v1/subscriptions/${subscriptionId}/stats`);
-    return { view: stats.breaker, from: 'subscription stats (GET /v1/endpoints answered 404)' };
-  }
-}
 
 async function main() {
   if (!existsSync(HUB_ENTRY)) throw new Error(`${HUB_ENTRY} is missing: run npm run build first`);
@@ -101,7 +76,7 @@ async function main() {
         cmd: 'run',
         url: hub.url,
         path: '/v1/events',
-        authorization: auth.authorization,
+        authorization: `Bearer ${ADMIN_KEY}`,
         expect: '"status":"accepted"',
         rate,
         seconds,
@@ -139,7 +114,7 @@ async function main() {
     let watching = true;
     const watcher = (async () => {
       while (watching) {
-        const b = await breakerOf(hub, sub.id, sink.url).catch(() => ({}));
+        const b = await breakerOf(hub, sink.url).catch(() => ({}));
         lastView = b.view ?? lastView;
         if (lastView) statesSeen.add(lastView.state);
         await sleep(BREAKER_POLL_MS);
@@ -172,7 +147,7 @@ async function main() {
     }
     watching = false;
     await watcher;
-    const final = await breakerOf(hub, sub.id, sink.url);
+    const final = await breakerOf(hub, sink.url);
     lastView = final.view ?? lastView;
     if (lastView) statesSeen.add(lastView.state);
     await hub.stop();

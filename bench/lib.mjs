@@ -243,3 +243,21 @@ export function machine() {
 }
 
 export const round = (n, digits = 0) => (Number.isFinite(n) ? Number(n.toFixed(digits)) : n);
+
+/** Calls the hub's API with the bench's admin key; throws unless it answers 2xx; returns the JSON. */
+export async function api(hub, path, init = {}) {
+  const res = await fetch(`${hub.url}${path}`, {
+    ...init,
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_KEY}`, ...init.headers },
+  });
+  const text = await res.text();
+  if (res.status < 200 || res.status > 299)
+    throw new Error(`${init.method ?? 'GET'} ${path} failed: ${res.status} ${text}`);
+  return JSON.parse(text);
+}
+
+/** The circuit breaker of the endpoint at `sinkUrl`, as GET /v1/endpoints shows it. */
+export async function breakerOf(hub, sinkUrl) {
+  const views = await api(hub, '/v1/endpoints');
+  return { view: views.find((v) => v.endpoint.startsWith(sinkUrl)), from: 'GET /v1/endpoints' };
+}
