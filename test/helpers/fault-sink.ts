@@ -15,8 +15,8 @@
  * expect(apiDelivered).toEqual(sink.deliveredIds());
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
 import { Rng } from './fuzz-gen.js';
+import { listen } from './listen.js';
 
 export type FaultKind = 'ok' | 'error500' | 'hang' | 'reset' | 'status429' | 'slow';
 
@@ -98,7 +98,6 @@ function eventIdsOf(req: IncomingMessage, body: Buffer): (string | undefined)[] 
 export async function startFaultSink(options: { seed?: number } = {}): Promise<FaultSink> {
   const rng = new Rng(options.seed ?? 1);
   const records: FaultRecord[] = [];
-  const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
   let current: Fault = HEALTHY;
   let healTimer: NodeJS.Timeout | undefined;
@@ -177,18 +176,10 @@ export async function startFaultSink(options: { seed?: number } = {}): Promise<F
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => handle(req, res, Buffer.concat(chunks)));
   });
-  // Idle keep-alive connections stay open for the whole test, so the server closing one never races
-  // the client reusing it: every failure the client sees is one this sink chose.
-  server.keepAliveTimeout = 120_000;
-  server.on('connection', (socket: Socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const listening = await listen(server);
 
   return {
-    url: `http://127.0.0.1:${port}/hook`,
+    url: listening.url,
     fault: setFault,
     heal: () => setFault(HEALTHY),
     requests: () => records,
@@ -226,10 +217,7 @@ export async function startFaultSink(options: { seed?: number } = {}): Promise<F
         if (healTimer) clearTimeout(healTimer);
         for (const t of timers) clearTimeout(t);
         timers.clear();
-        server.close(() => resolve());
-        // Hung requests hold their sockets open forever; close() alone would wait for them.
-        for (const s of sockets) s.destroy();
-        server.closeAllConnections();
+        void listening.close().then(resolve);
       }),
   };
 }

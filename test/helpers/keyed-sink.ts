@@ -15,8 +15,8 @@
  * expect(sink.byKey.get('order-1')!.map((r) => r.eventId)).toEqual([...]);
  */
 import { createServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
 import { Rng } from './fuzz-gen.js';
+import { listen } from './listen.js';
 
 /** What the sink did with one request: a status it sent, or `reset` when it dropped the connection. */
 export type KeyedAnswer = 200 | 500 | 'reset';
@@ -75,7 +75,6 @@ export async function startKeyedSink(options: KeyedSinkOptions = {}): Promise<Ke
   const overlaps: string[] = [];
   const delivered = new Map<string, number>();
   const open = new Map<string, string>();
-  const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
   let rule: KeyedRule | undefined;
 
@@ -125,17 +124,10 @@ export async function startKeyedSink(options: KeyedSinkOptions = {}): Promise<Ke
       timers.add(timer);
     });
   });
-  // Idle keep-alive connections stay open, so that every failure the hub sees is one the sink chose.
-  server.keepAliveTimeout = 120_000;
-  server.on('connection', (socket: Socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const listening = await listen(server);
 
   return {
-    url: `http://127.0.0.1:${port}/hook`,
+    url: listening.url,
     requests,
     byKey,
     overlaps,
@@ -146,8 +138,7 @@ export async function startKeyedSink(options: KeyedSinkOptions = {}): Promise<Ke
     close: () =>
       new Promise<void>((resolve) => {
         for (const t of timers) clearTimeout(t);
-        server.close(() => resolve());
-        for (const s of sockets) s.destroy();
+        void listening.close().then(resolve);
       }),
   };
 }

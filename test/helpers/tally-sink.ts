@@ -9,7 +9,7 @@
  * expect(sink.tally.get('evt-1')).toEqual([{ webhookId: 'msg_…', replay: 'rpl_…' }]);
  */
 import { createServer } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { listen } from './listen.js';
 
 /** One request answered 2xx: its `webhook-id`, and its `ce-junctionreplay` ('' when it had none). */
 export interface Receipt {
@@ -30,7 +30,6 @@ export interface TallySink {
 
 export async function startTallySink(): Promise<TallySink> {
   const tally = new Map<string, Receipt[]>();
-  const sockets = new Set<Socket>();
   let requests = 0;
   let unnamed = 0;
   const server = createServer((req, res) => {
@@ -57,22 +56,15 @@ export async function startTallySink(): Promise<TallySink> {
       res.writeHead(200).end();
     });
   });
-  server.keepAliveTimeout = 120_000;
-  server.on('connection', (socket: Socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const listening = await listen(server);
   return {
-    url: `http://127.0.0.1:${port}/hook`,
+    url: listening.url,
     tally,
     requests: () => requests,
     unnamed: () => unnamed,
     close: () =>
       new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const s of sockets) s.destroy();
+        void listening.close().then(resolve);
       }),
   };
 }
