@@ -132,6 +132,8 @@ export class Dispatcher {
       // An ordered delivery may have to wait for an earlier one of its key, which only the store
       // knows about (it may be retrying); a full lane leaves the rest to its next read.
       if (d.delivery.orderKey !== null || lane.more || lane.size >= this.laneCapacity(lane)) {
+        // Once one overflows, later ones follow it through the store, so none overtakes it.
+        if (d.delivery.orderKey === null) lane.more = true;
         lane.dueBy(now);
         read = true;
         continue;
@@ -155,6 +157,11 @@ export class Dispatcher {
     else {
       const now = Date.now();
       for (const channel of channels) this.lane(subscriptionId, channel);
+      try {
+        for (const channel of this.store.channelsWithWork(subscriptionId)) this.lane(subscriptionId, channel);
+      } catch (error) {
+        this.log.error({ err: error, subscription: subscriptionId }, 'listing lanes failed');
+      }
       for (const lane of this.lanes.values()) {
         if (lane.subscriptionId !== subscriptionId) continue;
         lane.cursor = null;
@@ -283,11 +290,16 @@ export class Dispatcher {
     }
   }
 
-  /** Drops a lane that has nothing left and whose subscription is gone. */
+  /**
+   * Drops a lane whose subscription is gone and that holds nothing. A lane of a live subscription
+   * is kept even when idle: it may hold deliveries that ordering keeps waiting, which come due
+   * without a write that would tell the dispatcher.
+   */
   private forgetIfIdle(lane: Lane): void {
-    if (lane.size > 0 || lane.inFlight.size > 0 || lane.more) return;
-    if (lane.dueAt !== Number.POSITIVE_INFINITY && this.hooks.subscription(lane.subscriptionId)) return;
+    if (lane.size > 0 || lane.inFlight.size > 0) return;
+    if (this.hooks.subscription(lane.subscriptionId)) return;
     this.lanes.delete(Lane.key(lane.subscriptionId, lane.channel));
+    this.gates.delete(lane.subscriptionId);
   }
 
   /** Sends from lanes in turn, one request each per round, while slots and gates allow. */
@@ -315,17 +327,26 @@ export class Dispatcher {
     return channel.mode === 'batch' && sub?.delivery.format !== 'webhook' ? channel.batch : null;
   }
 
+  /**
+   * The subscription's gate. One object per subscription for its lifetime, so that a request in
+   * flight when the subscription is replaced releases the count it took; only a changed limit
+   * starts a new bucket.
+   */
   private gate(sub: Subscription): SubscriptionGate {
     let gate = this.gates.get(sub.id);
-    // A replaced subscription brings a new policy object: start its limit afresh.
-    if (!gate || gate.limit !== sub.delivery.rateLimit) {
-      const limit = sub.delivery.rateLimit;
-      gate = {
-        limit,
-        bucket: limit ? new TokenBucket(limit.perSecond, limit.burst) : null,
-        active: gate?.active ?? 0,
-      };
+    if (!gate) {
+      gate = { limit: null, bucket: null, active: 0 };
       this.gates.set(sub.id, gate);
+    }
+    const limit = sub.delivery.rateLimit;
+    if (gate.limit !== limit) {
+      const same =
+        gate.limit !== null &&
+        limit !== null &&
+        gate.limit.perSecond === limit.perSecond &&
+        gate.limit.burst === limit.burst;
+      if (!same) gate.bucket = limit ? new TokenBucket(limit.perSecond, limit.burst) : null;
+      gate.limit = limit;
     }
     return gate;
   }
@@ -336,7 +357,11 @@ export class Dispatcher {
     const sub = this.hooks.subscription(lane.subscriptionId);
     if (sub?.status !== 'active') {
       const d = lane.takeOne()!;
-      this.settle(lane, [d], () => this.deadForSubscription(d, sub));
+      this.settle(lane, [d], async () => {
+        await this.deadForSubscription(d, sub);
+        // The next delivery of its key may now be due, in this or another of the lanes.
+        if (d.delivery.orderKey !== null) this.wake(d.delivery.subscriptionId);
+      });
       return true;
     }
     const channel = this.hooks.channel(lane.channel);
@@ -389,7 +414,7 @@ export class Dispatcher {
     this.settle(
       lane,
       items,
-      () => this.attempt(lane, sub, endpoint, items, batch !== null, retry?.batchId, release),
+      () => this.attempt(lane, sub, endpoint, items, batch !== null, release),
       release,
     );
     return true;
@@ -452,7 +477,6 @@ export class Dispatcher {
     endpoint: string,
     items: Queued[],
     batched: boolean,
-    retryOf: string | undefined,
     release: () => void,
   ): Promise<void> {
     const at = new Date();
@@ -461,8 +485,9 @@ export class Dispatcher {
     const message = batched
       ? encodeBatch(events)
       : encodeEvent(events[0]!, sub.delivery.format, new Date(first.event.receivedAt));
+    // Derived from the members, so a retried batch keeps its id exactly when it keeps its members.
     const webhookId = batched
-      ? (retryOf ?? batchWebhookId(items.map((d) => d.delivery.webhookId)))
+      ? batchWebhookId(items.map((d) => d.delivery.webhookId))
       : first.delivery.webhookId;
     const timestamp = Math.floor(at.getTime() / 1000);
     const headers: Record<string, string> = {

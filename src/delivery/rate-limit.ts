@@ -69,9 +69,10 @@ export class TokenBucket {
    */
   private fullAt(now: number): number {
     const fullAt = this.since + this.taken * this.intervalMs;
-    // A take that comes a little late (timers fire late) keeps the schedule, so the long-run rate
-    // is the one asked for rather than 1-2 % under it; only a gap of a whole interval resets it.
-    if (fullAt >= now || now - fullAt < this.intervalMs) return fullAt;
+    // A take that comes late restarts the schedule from now, as GCRA does: keeping the old one
+    // would hand out the missed token on top of the burst (two Slack messages 1 ms apart). Timers
+    // fire a little late, so the long-run rate runs 1-2 % under perSecond, never over.
+    if (fullAt >= now) return fullAt;
     this.since = now;
     this.taken = 0;
     return now;

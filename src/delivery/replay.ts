@@ -155,18 +155,25 @@ export class Replayer {
 
   private run(replay: Replay): void {
     if (this.running.has(replay.id)) return;
-    const job = this.loop(replay)
+    // The job's latest saved state, so a failure keeps the progress made before it.
+    const latest = { replay };
+    const job = this.loop(latest)
       .catch(async (error) => {
         this.log.error({ err: error, replay: replay.id }, 'replay failed');
-        const failed = { ...replay, status: 'failed' as const, error: String(error), updatedAt: now() };
+        const failed = {
+          ...latest.replay,
+          status: 'failed' as const,
+          error: String(error),
+          updatedAt: now(),
+        };
         await this.store.saveReplay(failed, []).catch(() => undefined);
       })
       .finally(() => this.running.delete(replay.id));
     this.running.set(replay.id, job);
   }
 
-  private async loop(start: Replay): Promise<void> {
-    let replay = start;
+  private async loop(latest: { replay: Replay }): Promise<void> {
+    let replay = latest.replay;
     const typeSet = new Set(replay.types);
     const matches = compileFilters(replay.filters);
     const from = new Date(replay.from);
@@ -212,6 +219,7 @@ export class Replayer {
         updatedAt: now(),
       };
       await this.store.saveReplay(replay, deliveries);
+      latest.replay = replay;
       if (deliveries.length > 0) this.hooks.wake(sub.id, new Set(deliveries.map((d) => d.channel)));
       if (done) return;
       // Let ingest and delivery have the event loop between pages.

@@ -218,6 +218,8 @@ export class Hub {
     };
     await this.store.saveSubscription(subscription);
     this.remember(subscription);
+    // Re-enabled, or taking other types: its deliveries may be due again, in any of its lanes.
+    this.dispatcher.wake(subscription.id);
     return subscription;
   }
 

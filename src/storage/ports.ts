@@ -265,6 +265,8 @@ export interface EventStore {
     exclude: ReadonlySet<string>,
     after: string | null,
   ): DuePage;
+  /** The channels in which the subscription has deliveries still to attempt. */
+  channelsWithWork(subscriptionId: string): string[];
   /** The earliest time after `now` that a delivery of the lane is due, if any. */
   nextDueInLane(lane: Lane, now: Date): Date | null;
   /**
@@ -300,7 +302,10 @@ export interface EventStore {
    */
   sweep(channel: string, before: Date, limit: number): Promise<number>;
 
-  /** Archived events received in [from, to) after sequence number `afterSeq`, in order. */
+  /**
+   * Archived events received in [from, to), in order of receipt (then sequence number), after the
+   * event `afterSeq` (0: from the start).
+   */
   archived(from: Date, to: Date, afterSeq: number, limit: number): (StoredEvent & { channel: string })[];
   /** How many archived events were received in [from, to). */
   countArchived(from: Date, to: Date): number;

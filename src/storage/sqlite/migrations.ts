@@ -60,8 +60,11 @@ export const MIGRATIONS: readonly string[] = [
   DROP INDEX deliveries_due;
   CREATE INDEX deliveries_due ON deliveries (subscription_id, channel, next_attempt_at)
     WHERE next_attempt_at IS NOT NULL;
-  CREATE INDEX deliveries_ordered ON deliveries (subscription_id, order_key, event_seq)
-    WHERE order_key IS NOT NULL;
+  CREATE INDEX deliveries_unsettled_keys ON deliveries (subscription_id, order_key, event_seq)
+    WHERE order_key IS NOT NULL
+      AND (status IN ('pending', 'retrying') OR (status = 'dead' AND dead_blocks = 1));
+  CREATE INDEX deliveries_of_batch ON deliveries (batch_id) WHERE batch_id IS NOT NULL;
+  CREATE INDEX events_by_channel_time ON events (channel, received_at);
   CREATE UNIQUE INDEX deliveries_of_replay ON deliveries (replay_id, event_seq) WHERE replay_id IS NOT NULL;
   CREATE TABLE replays (
     id TEXT PRIMARY KEY,

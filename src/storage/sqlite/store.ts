@@ -118,7 +118,7 @@ export class SqliteStore implements EventStore {
            AND (next_attempt_at, rowid) > (?, ?)
            AND (order_key IS NULL OR NOT EXISTS (
              SELECT 1 FROM deliveries e WHERE e.subscription_id = d.subscription_id AND e.order_key = d.order_key
-               AND e.event_seq < d.event_seq
+               AND (e.event_seq, e.rowid) < (d.event_seq, d.rowid)
                AND (e.status IN ('pending', 'retrying') OR (e.status = 'dead' AND e.dead_blocks = 1))))
          ORDER BY next_attempt_at, rowid`,
       ),
@@ -130,9 +130,20 @@ export class SqliteStore implements EventStore {
         'SELECT DISTINCT subscription_id, channel FROM deliveries WHERE next_attempt_at IS NOT NULL',
       ),
       eventBodyBySeq: db.prepare('SELECT seq, body, received_at FROM events WHERE seq = ?'),
+      // In (received_at, seq) order, the order of the events_by_time index, after a cursor: each
+      // page reads only its own rows however long the range.
       eventsInRange: db.prepare(
         `SELECT seq, body, received_at, channel FROM events
-         WHERE received_at >= ? AND received_at < ? AND seq > ? ORDER BY seq LIMIT ?`,
+         WHERE (received_at, seq) > (?, ?) AND received_at < ? ORDER BY received_at, seq LIMIT ?`,
+      ),
+      receivedAtOf: db.prepare('SELECT received_at FROM events WHERE seq = ?'),
+      // One index seek per channel, not a scan of the subscription's backlog.
+      nextChannelWithWork: db.prepare(
+        `SELECT channel FROM deliveries WHERE subscription_id = ? AND channel > ? AND next_attempt_at IS NOT NULL
+         ORDER BY channel LIMIT 1`,
+      ),
+      dueOfBatch: db.prepare(
+        'SELECT rowid AS row, * FROM deliveries WHERE batch_id = ? AND next_attempt_at IS NOT NULL AND next_attempt_at <= ?',
       ),
       webhookIdOf: db.prepare(
         // '+' keeps the planner on the event_seq index: by subscription it would scan all of the
@@ -299,7 +310,34 @@ export class SqliteStore implements EventStore {
         break;
       }
     }
+    // A failed batch is retried whole: a page that took some of its members takes all of them
+    // (those past the page's end are then skipped as in flight when the lane reads on).
+    const taken = new Set(items.map((d) => d.delivery.id));
+    for (const batchId of new Set(items.map((d) => d.delivery.batchId))) {
+      if (batchId === null) continue;
+      for (const r of this.stmt.dueOfBatch.all(batchId, now.getTime()) as DeliveryRow[]) {
+        if (taken.has(r.id) || exclude.has(r.id)) continue;
+        taken.add(r.id);
+        let event = events.get(r.event_seq);
+        if (!event) {
+          event = toStoredEvent(this.stmt.eventBodyBySeq.get(r.event_seq) as EventRow);
+          events.set(r.event_seq, event);
+        }
+        items.push({ delivery: toDelivery(r), event });
+      }
+    }
     return { items, cursor, exhausted };
+  }
+
+  channelsWithWork(subscriptionId: string): string[] {
+    const out: string[] = [];
+    let after = '';
+    for (;;) {
+      const row = this.stmt.nextChannelWithWork.get(subscriptionId, after) as { channel: string } | undefined;
+      if (!row) return out;
+      out.push(row.channel);
+      after = row.channel;
+    }
   }
 
   nextDueInLane(lane: { subscriptionId: string; channel: string }, now: Date): Date | null {
@@ -396,7 +434,14 @@ export class SqliteStore implements EventStore {
   }
 
   archived(from: Date, to: Date, afterSeq: number, limit: number): (StoredEvent & { channel: string })[] {
-    const rows = this.stmt.eventsInRange.all(from.getTime(), to.getTime(), afterSeq, limit) as (EventRow & {
+    let cursor: [number, number] = [from.getTime(), 0];
+    if (afterSeq > 0) {
+      const row = this.stmt.receivedAtOf.get(afterSeq) as { received_at: number } | undefined;
+      // The cursor's own event may have been swept since: then resume from where its range began
+      // in time, which repeats nothing that a later check does not skip (replays ignore a repeat).
+      if (row) cursor = [Math.max(row.received_at, from.getTime()), afterSeq];
+    }
+    const rows = this.stmt.eventsInRange.all(cursor[0], cursor[1], to.getTime(), limit) as (EventRow & {
       channel: string;
     })[];
     return rows.map((r) => ({ ...toStoredEvent(r), channel: r.channel }));

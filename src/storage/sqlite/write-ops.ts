@@ -149,7 +149,10 @@ export class Writer {
       insertReplayDelivery: db.prepare(
         `INSERT INTO deliveries (id, subscription_id, event_seq, channel, order_key, replay_id, webhook_id, status,
            budget_since, next_attempt_at, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+         SELECT @id, @sub, @seq, @channel, @key, @replay, @webhook, 'pending', @now, @now, @now, @now
+         -- The event may have been swept while the replay read it: skip it rather than fail the page.
+         WHERE EXISTS (SELECT 1 FROM events WHERE seq = @seq)
+         ON CONFLICT DO NOTHING`,
       ),
       saveReplay: db.prepare(
         'INSERT INTO replays (id, body) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET body = excluded.body',
@@ -268,19 +271,16 @@ export class Writer {
       case 'saveReplay': {
         s.saveReplay.run(op.id, op.body);
         for (const d of op.deliveries) {
-          s.insertReplayDelivery.run(
-            d.id,
-            d.subscriptionId,
-            d.eventSeq,
-            d.channel,
-            d.orderKey,
-            op.replayId,
-            d.webhookId,
-            op.now,
-            op.now,
-            op.now,
-            op.now,
-          );
+          s.insertReplayDelivery.run({
+            id: d.id,
+            sub: d.subscriptionId,
+            seq: d.eventSeq,
+            channel: d.channel,
+            key: d.orderKey,
+            replay: op.replayId,
+            webhook: d.webhookId,
+            now: op.now,
+          });
         }
         return null;
       }
