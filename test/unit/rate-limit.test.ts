@@ -144,6 +144,29 @@ describe('TokenBucket', () => {
     expect(takenAt).toEqual([0, 1_001, 2_002, 3_003, 4_004]);
   });
 
+  it('restarts its schedule after a late take: burst 1 gives no second token 1 ms later', () => {
+    const bucket = new TokenBucket(1, 1, clock);
+    expect(bucket.tryTake()).toBe(true);
+    // 999 ms late for the token due at +1000.
+    t += 1_999;
+    expect(bucket.tryTake()).toBe(true);
+    t += 1;
+    expect(bucket.tryTake()).toBe(false);
+    expect(bucket.waitMs()).toBe(999);
+  });
+
+  it('never gives more than burst tokens within a millisecond after a late take', () => {
+    const bucket = new TokenBucket(10, 5, clock);
+    expect(drain(bucket)).toBe(5);
+    // The bucket was full again at +500; the caller comes 99 ms after that, then once more 1 ms on.
+    t += 599;
+    const late = drain(bucket);
+    t += 1;
+    const next = drain(bucket);
+    expect(late).toBe(5);
+    expect(late + next).toBe(5);
+  });
+
   it('uses performance.now by default', () => {
     const bucket = new TokenBucket(0.001, 1);
     expect(bucket.tryTake()).toBe(true);
