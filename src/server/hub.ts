@@ -34,10 +34,11 @@ export function toPublic(sub: Subscription): PublicSubscription {
 }
 
 /**
- * Deliveries the dispatcher holds in memory, each with its event: a bound on memory as well as a
- * queue. A third of a second of work at the measured sustained rate; the rest waits in the store.
+ * Deliveries the dispatcher holds in memory, each with its event, shared among lanes: a bound on
+ * memory as well as a queue. A quarter of a second of work at 4,000 deliveries/s; the rest waits
+ * in the store. Halving it from 2,000 took the 200,000-event drain's peak RSS from 283 to 265 MB.
  */
-const MAX_QUEUED = 2_000;
+const MAX_QUEUED = 1_000;
 /** How often events past their channel's retention are looked for, and how many go per write. */
 const SWEEP_INTERVAL_MS = 60_000;
 const SWEEP_BATCH = 1_000;
