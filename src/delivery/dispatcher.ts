@@ -165,6 +165,8 @@ export class Dispatcher {
       for (const lane of this.lanes.values()) {
         if (lane.subscriptionId !== subscriptionId) continue;
         lane.cursor = null;
+        // The subscription may have changed (disabled, a new limit): ask its gates again.
+        lane.heldUntil = 0;
         lane.dueBy(now);
       }
     }
@@ -232,7 +234,8 @@ export class Dispatcher {
     if (!this.running || at >= this.timerAt) return;
     if (this.timer) clearTimeout(this.timer);
     this.timerAt = at;
-    this.timer = setTimeout(() => this.tick(), Math.max(0, at - Date.now()));
+    // Rounded up: a timer that fires a fraction of a millisecond early would find the gate closed.
+    this.timer = setTimeout(() => this.tick(), Math.max(0, Math.ceil(at - Date.now())));
     this.timer.unref();
   }
 
@@ -307,10 +310,15 @@ export class Dispatcher {
     let progressed = true;
     while (progressed && this.running && this.active < this.options.concurrency) {
       progressed = false;
+      const now = Date.now();
       for (const lane of [...this.working]) {
         if (this.active >= this.options.concurrency) break;
         if (lane.size === 0) {
           this.working.delete(lane);
+          continue;
+        }
+        if (lane.heldUntil > now) {
+          this.alarm(lane.heldUntil);
           continue;
         }
         if (this.trySend(lane)) progressed = true;
@@ -373,7 +381,8 @@ export class Dispatcher {
     if (gate.bucket) {
       const wait = gate.bucket.waitMs();
       if (wait > 0) {
-        this.alarm(now + wait);
+        lane.heldUntil = now + wait;
+        this.alarm(lane.heldUntil);
         return false;
       }
     }
@@ -381,13 +390,15 @@ export class Dispatcher {
     if (batch) {
       const readyAt = lane.hasGroups ? 0 : batchReadyAt(lane.queue, batch, lane.more);
       if (readyAt > now) {
+        lane.heldUntil = readyAt;
         this.alarm(readyAt);
         return false;
       }
     }
     const endpoint = endpointOf(sub);
     if (!this.breakers.tryAcquire(endpoint)) {
-      this.alarm(this.breakers.readyAt(endpoint));
+      lane.heldUntil = this.breakers.readyAt(endpoint);
+      this.alarm(lane.heldUntil);
       return false;
     }
     gate.bucket?.tryTake();

@@ -69,6 +69,11 @@ export class Lane implements LaneKey {
   dueAt: number;
   /** Where the next read of the store continues, while the lane works through a backlog. */
   cursor: string | null = null;
+  /**
+   * Until when (epoch ms) a gate that opens with time (rate limit, breaker, batch wait) holds the
+   * lane: the dispatcher does not ask its gates again before then, so held lanes cost nothing per send.
+   */
+  heldUntil = 0;
 
   constructor(
     readonly subscriptionId: string,
@@ -85,6 +90,8 @@ export class Lane implements LaneKey {
 
   /** Holds a due delivery: with its batch when it is the retry of one, else in arrival order. */
   push(item: Queued): void {
+    // A new delivery may fill a batch that was waiting for time: look again.
+    this.heldUntil = 0;
     const batch = item.delivery.batchId;
     if (batch === null) {
       this.queue.push(item);

@@ -756,6 +756,24 @@ describe('SqliteStore', () => {
       expect(looked.find((d) => d.subscriptionId === 'sub_a')!.orderKey).toBeNull();
     });
 
+    it('looks at a bounded number of rows per page when one key holds a deep backlog', async () => {
+      const events = Array.from({ length: 3_000 }, (_, i) => keyed(`deep-${i}`, 'x'));
+      await appendO(...events);
+      const first = store.dueInLanePage(laneO, FAR, 10, new Set(), null);
+      // The head, and a page that stops after its budget of rows instead of walking all 3,000.
+      expect(eventIds(first.items)).toEqual(['deep-0']);
+      expect(first.exhausted).toBe(false);
+      // Read on from the cursor: nothing else of the key is due, and the lane ends exhausted.
+      let page = first;
+      let pages = 1;
+      while (!page.exhausted) {
+        page = store.dueInLanePage(laneO, FAR, 10, new Set(), page.cursor);
+        expect(page.items).toEqual([]);
+        pages++;
+      }
+      expect(pages).toBeGreaterThan(1);
+    });
+
     it('holds later events of a key until the first is delivered', async () => {
       const d = await appendO(keyed('k1', 'x'), keyed('k2', 'x'));
       expect(dueO()).toEqual(['k1']);

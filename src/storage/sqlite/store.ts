@@ -55,6 +55,8 @@ interface EventRow {
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
+/** Rows a page of due deliveries may look at beyond four per delivery it asks for. */
+const MIN_SCAN = 1_000;
 
 function toDelivery(r: DeliveryRow): Delivery {
   return {
@@ -112,14 +114,17 @@ export class SqliteStore implements EventStore {
       // partition key is unsettled (or dead and blocking), so each key yields only its head.
       // Read in (next_attempt_at, rowid) order after a cursor, the order of the deliveries_due index,
       // so a lane draining a backlog does not read again the rows it already holds.
+      // Held rows are returned flagged rather than filtered out, so that the reader can stop after
+      // a bounded number of rows: a few keys with deep backlogs would otherwise be walked in full
+      // on every read, and a read follows every settled delivery of an ordered subscription.
       dueInLane: db.prepare(
-        `SELECT rowid AS row, * FROM deliveries d
-         WHERE subscription_id = ? AND channel = ? AND next_attempt_at IS NOT NULL AND next_attempt_at <= ?
-           AND (next_attempt_at, rowid) > (?, ?)
-           AND (order_key IS NULL OR NOT EXISTS (
+        `SELECT rowid AS row, *, (order_key IS NOT NULL AND EXISTS (
              SELECT 1 FROM deliveries e WHERE e.subscription_id = d.subscription_id AND e.order_key = d.order_key
                AND (e.event_seq, e.rowid) < (d.event_seq, d.rowid)
-               AND (e.status IN ('pending', 'retrying') OR (e.status = 'dead' AND e.dead_blocks = 1))))
+               AND (e.status IN ('pending', 'retrying') OR (e.status = 'dead' AND e.dead_blocks = 1)))) AS held
+         FROM deliveries d
+         WHERE subscription_id = ? AND channel = ? AND next_attempt_at IS NOT NULL AND next_attempt_at <= ?
+           AND (next_attempt_at, rowid) > (?, ?)
          ORDER BY next_attempt_at, rowid`,
       ),
       nextDueInLane: db.prepare(
@@ -290,14 +295,23 @@ export class SqliteStore implements EventStore {
       now.getTime(),
       at,
       row,
-    ) as IterableIterator<DeliveryRow & { row: number }>;
+    ) as IterableIterator<DeliveryRow & { row: number; held: number }>;
     const events = new Map<number, StoredEvent>();
     const items: DueDelivery[] = [];
     let cursor = after;
     let exhausted = true;
+    // Rows looked at per page, held or in flight included: the page ends early past it, and the
+    // next read goes on from the cursor.
+    const maxScanned = limit * 4 + MIN_SCAN;
+    let scanned = 0;
     for (const r of rows) {
+      if (++scanned > maxScanned) {
+        exhausted = false;
+        rows.return?.();
+        break;
+      }
       cursor = `${r.next_attempt_at}:${r.row}`;
-      if (exclude.has(r.id)) continue;
+      if (r.held || exclude.has(r.id)) continue;
       let event = events.get(r.event_seq);
       if (!event) {
         event = toStoredEvent(this.stmt.eventBodyBySeq.get(r.event_seq) as EventRow);
