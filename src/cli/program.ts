@@ -7,6 +7,7 @@ import { registerEndpoints } from './commands/endpoints.js';
 import { registerEvents } from './commands/events.js';
 import { registerPublish } from './commands/publish.js';
 import { registerReplay } from './commands/replay.js';
+import { registerSchema } from './commands/schema.js';
 import { registerServe } from './commands/serve.js';
 import { registerSub } from './commands/sub.js';
 import { CliError, InterruptedError, UsageError } from './errors.js';
@@ -24,12 +25,16 @@ export function createProgram(): Command {
     .version(VERSION, '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show help for a command')
     .helpCommand('help [command]', 'Show help for a command.')
+    // The program's own options (--version) are read before the command name only, so that a
+    // command may have an option of the same name (`schema get --version 2`).
+    .enablePositionalOptions()
     // Thrown instead of exiting so that usage errors can end with exit code 2, not commander's 1.
     .exitOverride()
     .showHelpAfterError('(add --help for usage)');
   registerServe(program);
   registerPublish(program);
   registerSub(program);
+  registerSchema(program);
   registerDlq(program);
   registerReplay(program);
   registerEvents(program);

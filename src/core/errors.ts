@@ -76,6 +76,27 @@ export class ConflictError extends JunctionError {
   override readonly title = 'Conflict';
 }
 
+/** One change between schema versions that would break a consumer, located by a JSON pointer. */
+export interface SchemaChange {
+  pointer: string;
+  kind: string;
+  message: string;
+}
+
+/** A schema that would break consumers of earlier versions under the type's compatibility mode. */
+export class IncompatibleSchemaError extends JunctionError {
+  override readonly code = 'incompatible-schema';
+  override readonly status = 409;
+  override readonly title = 'Incompatible schema';
+
+  constructor(
+    message: string,
+    readonly changes: SchemaChange[],
+  ) {
+    super(message);
+  }
+}
+
 /** Storage is unreachable or the hub is shutting down; the client should retry later. */
 export class UnavailableError extends JunctionError {
   override readonly code: string = 'unavailable';

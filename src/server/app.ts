@@ -19,6 +19,7 @@ import { deadLetterRoutes } from './routes/dead-letters.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { replayRoutes } from './routes/replays.js';
+import { schemaRoutes } from './routes/schemas.js';
 import { subscriptionRoutes } from './routes/subscriptions.js';
 
 export interface AppOptions {
@@ -92,6 +93,7 @@ export function buildApp({ hub, adminKey, logger }: AppOptions): FastifyInstance
     v1.register(deadLetterRoutes, { hub });
     v1.register(replayRoutes, { hub });
     v1.register(channelRoutes, { hub });
+    v1.register(schemaRoutes, { hub });
   });
   return app;
 }

@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
+import { SchemaRegistry } from '../contracts/registry.js';
 import type { ChannelConfig, HubConfig } from '../core/config.js';
 import { NotFoundError, OverloadedError } from '../core/errors.js';
 import type { CloudEvent } from '../core/event.js';
@@ -71,6 +72,8 @@ export class Hub {
   readonly breakers: Breakers;
   readonly dispatcher: Dispatcher;
   readonly replays: Replayer;
+  /** Event types and their schema versions. */
+  readonly registry: SchemaRegistry;
   /** Subscriptions whose `failingSince` is being written, so a burst of failures writes it once. */
   private readonly healthWrites = new Set<string>();
   private sweepTimer: NodeJS.Timeout | undefined;
@@ -84,6 +87,7 @@ export class Hub {
     for (const sub of store.listSubscriptions()) this.subscriptions.set(sub.id, withPolicyDefaults(sub));
     this.router.load([...this.subscriptions.values()]);
     this.channels = new Channels(config.channels);
+    this.registry = new SchemaRegistry(store);
     this.breakers = new Breakers(config.breaker, (t) => this.onBreaker(t));
     this.sink = new HttpSink({ connectionsPerOrigin: config.connectionsPerOrigin });
     const defaultChannel = this.channels.of('');

@@ -2,6 +2,9 @@
  * The API description served at `GET /openapi.json`. Written by hand: routes read their bodies
  * themselves (for errors that name the field), so there are no route schemas to generate it from.
  */
+import { COMPATIBILITY_MODES } from '../contracts/compatibility.js';
+import { DEFAULT_COMPATIBILITY } from '../contracts/registry.js';
+import { MAX_SCHEMA_BYTES } from '../contracts/schema-validation.js';
 import {
   BATCH_BOUNDS,
   DEFAULT_BATCH_POLICY,
@@ -13,6 +16,32 @@ import {
 const problem = { $ref: '#/components/responses/Problem' };
 const json = (schema: unknown) => ({ content: { 'application/json': { schema } } });
 const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
+const typeParam = {
+  name: 'type',
+  in: 'path',
+  required: true,
+  description: 'the CloudEvents type, URL-encoded',
+  schema: { type: 'string', minLength: 1 },
+};
+/** An event type's settings, as registration and PATCH take them. */
+const typeSettings = {
+  type: 'object',
+  properties: {
+    owner: { type: ['string', 'null'] },
+    description: { type: ['string', 'null'] },
+    channel: {
+      type: ['string', 'null'],
+      description: 'informational: routing takes channels from the config',
+    },
+    example: { description: 'an example event of the type' },
+    compatibility: { enum: COMPATIBILITY_MODES, default: DEFAULT_COMPATIBILITY },
+    optionalFriendly: {
+      type: 'boolean',
+      default: false,
+      description: 'adding an optional property to an open model counts as compatible',
+    },
+  },
+};
 const DELIVERY_STATUSES = ['pending', 'delivered', 'retrying', 'dead', 'discarded', 'filtered', 'blocked'];
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 /** A page of items: `next` is the cursor for `after`, null on the last page. */
@@ -367,6 +396,122 @@ export function openApiDocument(version: string) {
           responses: { 200: json({ type: 'array', items: ref('Endpoint') }) },
         },
       },
+      '/v1/schemas': {
+        get: {
+          summary: 'Every registered event type with its settings and latest version number',
+          responses: { 200: json({ type: 'array', items: ref('EventType') }) },
+        },
+      },
+      '/v1/schemas/{type}': {
+        parameters: [typeParam],
+        post: {
+          summary:
+            "Register a JSON Schema as the type's next version, checked against the earlier ones under the type's compatibility mode",
+          requestBody: { required: true, ...json(ref('SchemaRequest')) },
+          responses: {
+            201: json(ref('SchemaVersion')),
+            400: problem,
+            409: {
+              description:
+                'the schema would break consumers: problem+json with `changes: [{pointer, kind, message}]`',
+              content: { 'application/problem+json': { schema: ref('Problem') } },
+            },
+            413: problem,
+          },
+        },
+        get: {
+          summary: "A type's settings with its latest version",
+          responses: {
+            200: json({
+              allOf: [
+                ref('EventType'),
+                {
+                  type: 'object',
+                  properties: { latest: { oneOf: [ref('SchemaVersion'), { type: 'null' }] } },
+                },
+              ],
+            }),
+            404: problem,
+          },
+        },
+        patch: {
+          summary: "Change a type's settings; fields left out keep their value",
+          requestBody: { required: true, ...json(typeSettings) },
+          responses: { 200: json(ref('EventType')), 400: problem, 404: problem },
+        },
+      },
+      '/v1/schemas/{type}/versions': {
+        parameters: [typeParam],
+        get: {
+          summary: "A type's versions, oldest first",
+          responses: { 200: json({ type: 'array', items: ref('SchemaVersion') }), 404: problem },
+        },
+      },
+      '/v1/schemas/{type}/versions/{n}': {
+        parameters: [
+          typeParam,
+          { name: 'n', in: 'path', required: true, schema: { type: 'integer', minimum: 1 } },
+        ],
+        get: {
+          summary: 'One version of a type',
+          responses: { 200: json(ref('SchemaVersion')), 400: problem, 404: problem },
+        },
+      },
+      '/v1/schemas/{type}/check': {
+        parameters: [typeParam],
+        post: {
+          summary: 'Check a candidate schema against the registered versions without registering it',
+          requestBody: {
+            required: true,
+            ...json({
+              type: 'object',
+              required: ['schema'],
+              properties: {
+                schema: { description: 'JSON Schema, draft 2020-12' },
+                compatibility: { enum: COMPATIBILITY_MODES, description: "default: the type's own mode" },
+              },
+            }),
+          },
+          responses: {
+            200: json({
+              type: 'object',
+              required: ['compatible', 'changes'],
+              properties: {
+                compatible: { type: 'boolean' },
+                changes: { type: 'array', items: ref('SchemaChange') },
+              },
+            }),
+            400: problem,
+            413: problem,
+          },
+        },
+      },
+      '/v1/schemas/{type}/changes': {
+        parameters: [typeParam],
+        get: {
+          summary: "Every change to a type's contract, oldest first, with who made it and when",
+          responses: {
+            200: json({
+              type: 'array',
+              items: {
+                type: 'object',
+                properties: {
+                  id: { type: 'integer' },
+                  type: { type: 'string' },
+                  at: { type: 'string', format: 'date-time' },
+                  actor: { type: 'string', description: '`admin` for the bootstrap key' },
+                  change: {
+                    type: 'object',
+                    description:
+                      '`{action: "register", version, fields?}` (settings given with the schema) or `{action: "settings", fields}`',
+                  },
+                },
+              },
+            }),
+            404: problem,
+          },
+        },
+      },
     },
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
@@ -392,6 +537,53 @@ export function openApiDocument(version: string) {
                 properties: { pointer: { type: 'string' }, message: { type: 'string' } },
               },
             },
+            changes: {
+              type: 'array',
+              description: 'for an incompatible schema (409): each breaking change',
+              items: ref('SchemaChange'),
+            },
+          },
+        },
+        SchemaChange: {
+          type: 'object',
+          required: ['pointer', 'kind', 'message'],
+          properties: {
+            pointer: { type: 'string', description: 'JSON pointer into the schema' },
+            kind: { type: 'string' },
+            message: { type: 'string', description: 'what breaks and what to do instead' },
+            direction: { enum: ['BACKWARD', 'FORWARD'] },
+            againstVersion: { type: 'integer' },
+          },
+        },
+        SchemaRequest: {
+          type: 'object',
+          required: ['schema'],
+          properties: {
+            schema: {
+              description: `JSON Schema, draft 2020-12, at most ${MAX_SCHEMA_BYTES} bytes; $ref only within the document ("#...")`,
+            },
+            ...typeSettings.properties,
+          },
+        },
+        SchemaVersion: {
+          type: 'object',
+          required: ['type', 'version', 'schema', 'createdAt'],
+          properties: {
+            type: { type: 'string' },
+            version: { type: 'integer', minimum: 1 },
+            schema: {},
+            createdAt: { type: 'string', format: 'date-time' },
+            createdBy: { type: 'string' },
+          },
+        },
+        EventType: {
+          type: 'object',
+          properties: {
+            type: { type: 'string' },
+            ...typeSettings.properties,
+            latestVersion: { type: ['integer', 'null'] },
+            createdAt: { type: 'string', format: 'date-time' },
+            updatedAt: { type: 'string', format: 'date-time' },
           },
         },
         CloudEvent: {

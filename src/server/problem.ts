@@ -3,7 +3,13 @@
  */
 import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { type FieldError, JunctionError, OverloadedError } from '../core/errors.js';
+import {
+  type FieldError,
+  IncompatibleSchemaError,
+  JunctionError,
+  OverloadedError,
+  type SchemaChange,
+} from '../core/errors.js';
 
 export interface Problem {
   type: string;
@@ -11,6 +17,8 @@ export interface Problem {
   status: number;
   detail: string;
   errors?: FieldError[];
+  /** For an incompatible schema (409): each breaking change. */
+  changes?: SchemaChange[];
 }
 
 const TYPE_BASE = 'https://junction.dev/problems/';
@@ -64,6 +72,7 @@ export function toProblem(error: unknown, request?: FastifyRequest): Problem | u
       status: error.status,
       detail: error.message,
       ...(error.errors ? { errors: error.errors } : {}),
+      ...(error instanceof IncompatibleSchemaError ? { changes: error.changes } : {}),
     };
   }
   if (error instanceof Error && 'statusCode' in error) return fromFastify(error as FastifyError, request);

@@ -2,6 +2,7 @@
  * Storage ports: what the hub asks of a backend, in the hub's language. A backend owns its
  * connections and transactions and exposes neither.
  */
+import type { CompatibilityMode } from '../contracts/compatibility.js';
 import type { CloudEvent } from '../core/event.js';
 import type { DeliveryFormat } from '../core/http-binding.js';
 
@@ -213,6 +214,46 @@ export interface Replay {
   updatedAt: string;
 }
 
+/** An event type's contract settings; its schemas are versions of their own. */
+export interface EventType {
+  type: string;
+  /** The team or person who answers for the contract. */
+  owner: string | null;
+  description: string | null;
+  /** The channel its events travel in, for the catalog; routing takes the channel from the config. */
+  channel: string | null;
+  /** An example event of the type. */
+  example: unknown;
+  compatibility: CompatibilityMode;
+  /** Adding an optional property to an open content model counts as compatible. */
+  optionalFriendly: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** One registered JSON Schema of an event type; versions count from 1 and never change. */
+export interface SchemaVersion {
+  type: string;
+  version: number;
+  schema: unknown;
+  createdAt: string;
+  createdBy: string;
+}
+
+/** One change to a contract, with who made it and when. */
+export interface ContractChange {
+  id: number;
+  type: string;
+  at: string;
+  /** Who made it: `admin` for the bootstrap key. */
+  actor: string;
+  /**
+   * What changed: `{ action: 'register', version, fields? }` (with the settings given alongside) or
+   * `{ action: 'settings', fields }`.
+   */
+  change: Record<string, unknown>;
+}
+
 export interface AppendResult {
   source: string;
   id: string;
@@ -322,6 +363,32 @@ export interface EventStore {
   listReplays(limit: number): Replay[];
   /** Every replay still running: what a start resumes. */
   runningReplays(): Replay[];
+
+  /**
+   * Registers a schema as the type's next version and saves the type's settings with it, recording
+   * `change` (to which the version number is added), in one transaction. `expectedLatest` is the version the schema was checked against
+   * (0 for none): when another version has been registered since, nothing is stored and it resolves
+   * null, so a schema is never stored unchecked against its predecessor. Otherwise resolves the new
+   * version's number.
+   */
+  registerSchema(
+    settings: EventType,
+    schema: unknown,
+    expectedLatest: number,
+    actor: string,
+    change: Record<string, unknown>,
+  ): Promise<SchemaVersion | null>;
+  /** Saves a type's settings and records what changed. */
+  saveEventType(settings: EventType, actor: string, change: Record<string, unknown>): Promise<void>;
+  getEventType(type: string): EventType | undefined;
+  /** Every type with settings, by name. */
+  listEventTypes(): EventType[];
+  /** A type's versions, oldest first. */
+  schemaVersions(type: string): SchemaVersion[];
+  /** One version of a type, or its latest when `version` is omitted. */
+  getSchemaVersion(type: string, version?: number): SchemaVersion | undefined;
+  /** A type's contract changes, oldest first. */
+  contractChanges(type: string): ContractChange[];
 
   /** Cheap check that the store answers, for `/readyz`. */
   ping(): boolean;

@@ -71,4 +71,27 @@ export const MIGRATIONS: readonly string[] = [
     body TEXT NOT NULL
   );
   `,
+  // 3: the schema registry: event types with their settings, schema versions, and who changed what.
+  `
+  CREATE TABLE event_types (
+    type TEXT PRIMARY KEY,
+    body TEXT NOT NULL
+  );
+  CREATE TABLE schema_versions (
+    type TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    schema TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    created_by TEXT NOT NULL,
+    PRIMARY KEY (type, version)
+  ) WITHOUT ROWID;
+  CREATE TABLE contract_changes (
+    id INTEGER PRIMARY KEY,
+    type TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    change TEXT NOT NULL
+  );
+  CREATE INDEX contract_changes_by_type ON contract_changes (type, id);
+  `,
 ];

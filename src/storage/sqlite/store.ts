@@ -13,16 +13,19 @@ import type {
   AppendResult,
   Attempt,
   AttemptResult,
+  ContractChange,
   Delivery,
   DeliveryStatus,
   DueDelivery,
   DuePage,
   EventStore,
+  EventType,
   Lane,
   Page,
   Replay,
   ReplayDelivery,
   Routed,
+  SchemaVersion,
   StoredEvent,
   Subscription,
 } from '../ports.js';
@@ -178,6 +181,12 @@ export class SqliteStore implements EventStore {
       deliveriesOfEvent: db.prepare('SELECT * FROM deliveries WHERE event_seq = ? ORDER BY id'),
       attemptsOf: db.prepare('SELECT * FROM attempts WHERE delivery_id = ? ORDER BY n'),
       ping: db.prepare('SELECT 1 AS ok'),
+      getEventType: db.prepare('SELECT body FROM event_types WHERE type = ?'),
+      listEventTypes: db.prepare('SELECT body FROM event_types ORDER BY type'),
+      schemaVersions: db.prepare('SELECT * FROM schema_versions WHERE type = ? ORDER BY version'),
+      schemaVersion: db.prepare('SELECT * FROM schema_versions WHERE type = ? AND version = ?'),
+      latestSchema: db.prepare('SELECT * FROM schema_versions WHERE type = ? ORDER BY version DESC LIMIT 1'),
+      contractChanges: db.prepare('SELECT * FROM contract_changes WHERE type = ? ORDER BY id'),
     };
   }
 
@@ -516,6 +525,79 @@ export class SqliteStore implements EventStore {
     return out;
   }
 
+  async registerSchema(
+    settings: EventType,
+    schema: unknown,
+    expectedLatest: number,
+    actor: string,
+    change: Record<string, unknown>,
+  ): Promise<SchemaVersion | null> {
+    this.guard();
+    const now = Date.now();
+    const version = (await this.writer.run({
+      kind: 'registerSchema',
+      type: settings.type,
+      schema: JSON.stringify(schema),
+      settings: JSON.stringify(settings),
+      expectedLatest,
+      actor,
+      change: JSON.stringify(change),
+      now,
+    })) as number | null;
+    if (version === null) return null;
+    return { type: settings.type, version, schema, createdAt: iso(now), createdBy: actor };
+  }
+
+  async saveEventType(settings: EventType, actor: string, change: Record<string, unknown>): Promise<void> {
+    this.guard();
+    await this.writer.run({
+      kind: 'saveEventType',
+      type: settings.type,
+      settings: JSON.stringify(settings),
+      actor,
+      change: JSON.stringify(change),
+      now: Date.now(),
+    });
+  }
+
+  getEventType(type: string): EventType | undefined {
+    const row = this.stmt.getEventType.get(type) as { body: string } | undefined;
+    return row ? (JSON.parse(row.body) as EventType) : undefined;
+  }
+
+  listEventTypes(): EventType[] {
+    return (this.stmt.listEventTypes.all() as { body: string }[]).map((r) => JSON.parse(r.body) as EventType);
+  }
+
+  schemaVersions(type: string): SchemaVersion[] {
+    return (this.stmt.schemaVersions.all(type) as SchemaVersionRow[]).map(toSchemaVersion);
+  }
+
+  getSchemaVersion(type: string, version?: number): SchemaVersion | undefined {
+    const row = (
+      version === undefined ? this.stmt.latestSchema.get(type) : this.stmt.schemaVersion.get(type, version)
+    ) as SchemaVersionRow | undefined;
+    return row ? toSchemaVersion(row) : undefined;
+  }
+
+  contractChanges(type: string): ContractChange[] {
+    return (
+      this.stmt.contractChanges.all(type) as {
+        id: number;
+        type: string;
+        at: number;
+        actor: string;
+        change: string;
+      }[]
+    ).map((r) => ({
+      id: r.id,
+      type: r.type,
+      at: iso(r.at),
+      actor: r.actor,
+      change: JSON.parse(r.change) as Record<string, unknown>,
+    }));
+  }
+
   ping(): boolean {
     if (!this.writer.healthy) return false;
     try {
@@ -531,6 +613,24 @@ export class SqliteStore implements EventStore {
     await this.writer.close();
     this.db.close();
   }
+}
+
+interface SchemaVersionRow {
+  type: string;
+  version: number;
+  schema: string;
+  created_at: number;
+  created_by: string;
+}
+
+function toSchemaVersion(r: SchemaVersionRow): SchemaVersion {
+  return {
+    type: r.type,
+    version: r.version,
+    schema: JSON.parse(r.schema) as unknown,
+    createdAt: iso(r.created_at),
+    createdBy: r.created_by,
+  };
 }
 
 interface AttemptRow {

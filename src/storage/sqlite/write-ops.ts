@@ -58,7 +58,22 @@ export type WriteOp =
       deliveries: ReplayDelivery[];
       replayId: string;
       now: number;
-    };
+    }
+  | {
+      kind: 'registerSchema';
+      type: string;
+      /** The schema as JSON text. */
+      schema: string;
+      /** The type's settings as JSON text, saved with the version. */
+      settings: string;
+      /** The latest version the candidate was checked against (0: none); another one means a race. */
+      expectedLatest: number;
+      actor: string;
+      /** What is recorded in the contract's history, as JSON text; `version` is added here. */
+      change: string;
+      now: number;
+    }
+  | { kind: 'saveEventType'; type: string; settings: string; actor: string; change: string; now: number };
 
 /**
  * What each op returns: the new sequence numbers (null for a duplicate), a flag, the ids redriven or
@@ -157,6 +172,14 @@ export class Writer {
       saveReplay: db.prepare(
         'INSERT INTO replays (id, body) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET body = excluded.body',
       ),
+      latestVersion: db.prepare('SELECT MAX(version) AS v FROM schema_versions WHERE type = ?'),
+      insertVersion: db.prepare(
+        'INSERT INTO schema_versions (type, version, schema, created_at, created_by) VALUES (?, ?, ?, ?, ?)',
+      ),
+      saveEventType: db.prepare(
+        'INSERT INTO event_types (type, body) VALUES (?, ?) ON CONFLICT (type) DO UPDATE SET body = excluded.body',
+      ),
+      insertChange: db.prepare('INSERT INTO contract_changes (type, at, actor, change) VALUES (?, ?, ?, ?)'),
     };
     // better-sqlite3 turns a transaction function called inside another into a savepoint, so one
     // failing op rolls back alone and the rest of the batch still commits.
@@ -284,6 +307,22 @@ export class Writer {
         }
         return null;
       }
+      case 'registerSchema': {
+        // Read and written in one savepoint on the only write connection: no other version can
+        // slip in between, so the number is max + 1 and the check was made against the latest.
+        const latest = (s.latestVersion.get(op.type) as { v: number | null }).v ?? 0;
+        if (latest !== op.expectedLatest) return null;
+        const version = latest + 1;
+        s.insertVersion.run(op.type, version, op.schema, op.now, op.actor);
+        s.saveEventType.run(op.type, op.settings);
+        const change = { ...(JSON.parse(op.change) as Record<string, unknown>), version };
+        s.insertChange.run(op.type, op.now, op.actor, JSON.stringify(change));
+        return version;
+      }
+      case 'saveEventType':
+        s.saveEventType.run(op.type, op.settings);
+        s.insertChange.run(op.type, op.now, op.actor, op.change);
+        return null;
     }
   }
 }

@@ -1,0 +1,133 @@
+/**
+ * What a schema must be before the registry takes it: a JSON Schema (draft 2020-12) that Ajv
+ * compiles, self-contained, and within the size limit.
+ */
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { PayloadTooLargeError, pointerToken, ValidationError } from '../core/errors.js';
+
+/** The largest schema the registry stores, as JSON text: 256 KiB. */
+export const MAX_SCHEMA_BYTES = 256 * 1024;
+
+const DRAFT_2020_12 = 'https://json-schema.org/draft/2020-12/schema';
+
+/** Keywords whose values are data, not subschemas: a `$ref` inside them is not a reference. */
+const DATA_KEYWORDS = new Set(['const', 'enum', 'default', 'examples', 'example']);
+
+/** Reference keywords: Junction resolves them only within the document, and never fetches a URL. */
+const REF_KEYWORDS = ['$ref', '$dynamicRef'] as const;
+
+/**
+ * The deepest nesting of objects and arrays a schema may have. Real schemas stay far below it; the
+ * walks over a schema (here, in Ajv, in the checker) recurse, and must not run out of stack.
+ */
+export const MAX_SCHEMA_DEPTH = 64;
+
+/** The JSON pointer of every reference that leaves the document, with its target. */
+function externalRefs(
+  node: unknown,
+  pointer: string,
+  out: { pointer: string; ref: string }[],
+  depth = 0,
+): void {
+  if (node === null || typeof node !== 'object') return;
+  if (depth >= MAX_SCHEMA_DEPTH) {
+    throw ValidationError.field(
+      pointer,
+      `the schema is nested more than ${MAX_SCHEMA_DEPTH} levels deep here; flatten it with $defs and "#/$defs/..." references`,
+    );
+  }
+  if (Array.isArray(node)) {
+    for (const [i, item] of node.entries()) externalRefs(item, `${pointer}/${i}`, out, depth + 1);
+    return;
+  }
+  for (const [key, value] of Object.entries(node)) {
+    const at = `${pointer}/${pointerToken(key)}`;
+    if ((REF_KEYWORDS as readonly string[]).includes(key) && typeof value === 'string') {
+      if (!value.startsWith('#')) out.push({ pointer: at, ref: value });
+      continue;
+    }
+    if (DATA_KEYWORDS.has(key)) continue;
+    externalRefs(value, at, out, depth + 1);
+  }
+}
+
+/**
+ * Checks a candidate schema, located in the request at `pointer`.
+ *
+ * @throws PayloadTooLargeError over MAX_SCHEMA_BYTES; ValidationError when it is not an object or
+ * boolean, refers outside itself, or is not a valid draft 2020-12 schema that Ajv compiles.
+ * @example
+ * validateSchema({ type: 'object', properties: { id: { type: 'string' } } }, '/schema');
+ */
+export function validateSchema(schema: unknown, pointer: string): void {
+  if (schema === undefined) throw ValidationError.field(pointer, 'schema is required: send a JSON Schema');
+  if (
+    typeof schema !== 'boolean' &&
+    (schema === null || typeof schema !== 'object' || Array.isArray(schema))
+  ) {
+    throw ValidationError.field(pointer, 'schema must be a JSON Schema: an object (or true/false)');
+  }
+  // The walk comes first: it bounds the depth, which JSON.stringify below needs.
+  const refs: { pointer: string; ref: string }[] = [];
+  externalRefs(schema, pointer, refs);
+  if (refs.length > 0) {
+    throw new ValidationError(
+      'a schema may refer only within itself ($ref "#..."); Junction never fetches a URL to resolve one: inline the referenced schema under $defs',
+      {
+        errors: refs.map((r) => ({
+          pointer: r.pointer,
+          message: `${JSON.stringify(r.ref)} is outside the document; use a "#/$defs/..." reference to a copy under $defs`,
+        })),
+      },
+    );
+  }
+  const bytes = Buffer.byteLength(JSON.stringify(schema));
+  if (bytes > MAX_SCHEMA_BYTES) {
+    throw new PayloadTooLargeError(
+      `the schema is ${bytes} bytes, over the limit of ${MAX_SCHEMA_BYTES} bytes (256 KiB); split it or remove unused definitions`,
+      { errors: [{ pointer, message: `over the limit of ${MAX_SCHEMA_BYTES} bytes` }] },
+    );
+  }
+  const dialect = typeof schema === 'object' ? (schema as { $schema?: unknown }).$schema : undefined;
+  if (dialect !== undefined && dialect !== DRAFT_2020_12 && dialect !== `${DRAFT_2020_12}#`) {
+    throw ValidationError.field(
+      `${pointer}/$schema`,
+      `the registry takes JSON Schema draft 2020-12 only: set $schema to "${DRAFT_2020_12}" or leave it out`,
+    );
+  }
+  // A fresh instance per schema: Ajv keeps every schema it compiles, and a registered `$id` would
+  // clash with the next schema that uses the same one.
+  const ajv = new Ajv2020({ allErrors: true, strict: false, validateFormats: false });
+  if (!ajv.validateSchema(schema)) {
+    const errors = (ajv.errors ?? []).map((e) => ({
+      pointer: pointer + e.instancePath,
+      message: `${e.message ?? 'is invalid'}${e.params && 'allowedValues' in e.params ? `: ${(e.params.allowedValues as unknown[]).join(', ')}` : ''}`,
+    }));
+    throw new ValidationError(
+      `the schema is not a valid JSON Schema (draft 2020-12): ${errors.map((e) => `${e.pointer} ${e.message}`).join('; ')}`,
+      { errors },
+    );
+  }
+  try {
+    ajv.compile(schema as object | boolean);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw ValidationError.field(pointer, `the schema does not compile: ${message}`);
+  }
+}
+
+/**
+ * Checks an event type name by the CloudEvents rules: a non-empty string of printable characters.
+ *
+ * @throws ValidationError naming `pointer`.
+ */
+export function checkTypeName(type: string, pointer = '/type'): void {
+  if (type.length === 0) throw ValidationError.field(pointer, 'the event type must not be empty');
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused.
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(type)) {
+    throw ValidationError.field(
+      pointer,
+      'the event type must be printable: remove control characters (tabs, newlines, ...)',
+    );
+  }
+}

@@ -1,0 +1,76 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { bodyObject, parseMode, parseTypeSettings } from '../../contracts/registry.js';
+import { ValidationError } from '../../core/errors.js';
+import { readJsonBody } from '../body.js';
+import type { Hub } from '../hub.js';
+
+/** Who made a change: the bootstrap key is the only key there is so far. */
+const ADMIN_ACTOR = 'admin';
+
+type TypeParams = { Params: { type: string } };
+
+function typePath(type: string): string {
+  return `/v1/schemas/${encodeURIComponent(type)}`;
+}
+
+function versionNumber(text: string): number {
+  if (!/^[1-9]\d{0,8}$/.test(text)) {
+    throw ValidationError.field(
+      '/version',
+      `version must be a whole number from 1, not ${JSON.stringify(text)}`,
+    );
+  }
+  return Number(text);
+}
+
+/** The schema registry: event types, their versioned JSON Schemas, and compatibility checks. */
+export const schemaRoutes: FastifyPluginAsync<{ hub: Hub }> = async (app, { hub }) => {
+  const registry = hub.registry;
+
+  app.post<TypeParams>('/v1/schemas/:type', async (request, reply) => {
+    const body = bodyObject(readJsonBody(request));
+    const settings = parseTypeSettings(body);
+    const { version } = await registry.register(request.params.type, body.schema, settings, ADMIN_ACTOR);
+    return reply
+      .code(201)
+      .header('location', `${typePath(version.type)}/versions/${version.version}`)
+      .send({
+        type: version.type,
+        version: version.version,
+        schema: version.schema,
+        createdAt: version.createdAt,
+      });
+  });
+
+  app.patch<TypeParams>('/v1/schemas/:type', async (request) => {
+    const body = bodyObject(readJsonBody(request));
+    if ('schema' in body) {
+      throw ValidationError.field(
+        '/schema',
+        'a schema is registered with POST /v1/schemas/{type}, not PATCH',
+      );
+    }
+    return registry.updateSettings(request.params.type, parseTypeSettings(body), ADMIN_ACTOR);
+  });
+
+  app.get('/v1/schemas', async () => registry.listTypes());
+
+  app.get<TypeParams>('/v1/schemas/:type', async (request) => registry.describe(request.params.type));
+
+  app.get<TypeParams>('/v1/schemas/:type/versions', async (request) =>
+    registry.versions(request.params.type),
+  );
+
+  app.get<{ Params: { type: string; n: string } }>('/v1/schemas/:type/versions/:n', async (request) =>
+    registry.version(request.params.type, versionNumber(request.params.n)),
+  );
+
+  app.post<TypeParams>('/v1/schemas/:type/check', async (request) => {
+    const body = bodyObject(readJsonBody(request));
+    const mode =
+      body.compatibility === undefined ? undefined : parseMode(body.compatibility, '/compatibility');
+    return registry.check(request.params.type, body.schema, mode);
+  });
+
+  app.get<TypeParams>('/v1/schemas/:type/changes', async (request) => registry.changes(request.params.type));
+};
