@@ -2,7 +2,6 @@
  * `junction replay` and the commands around it: relative times and progress as pure functions, then
  * the compiled CLI replaying real events from a real hub (`junction serve`) to a real HTTP sink.
  */
-import { spawn } from 'node:child_process';
 import { InvalidArgumentError } from 'commander';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,7 +10,8 @@ import { describeProgress, isReplayDone, replayProgress } from '../../src/cli/co
 import { UsageError } from '../../src/cli/errors.js';
 import { formatCounts, formatDuration } from '../../src/cli/format.js';
 import { parseTime } from '../../src/cli/options.js';
-import { CLI, type HubProcess, startHub, waitFor } from '../helpers/server.js';
+import { runCli } from '../helpers/cli.js';
+import { type HubProcess, startHub, waitFor } from '../helpers/server.js';
 import { type Sink, startSink } from '../helpers/sink.js';
 
 const UNIT_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const;
@@ -215,26 +215,6 @@ describe('replay progress', () => {
     expect(formatDuration(250)).toBe('250ms');
   });
 });
-
-function runCli(
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end();
-  });
-}
 
 describe('junction replay against a real hub and sink', () => {
   let hub: HubProcess;

@@ -2,12 +2,12 @@
  * `junction schema`: the layout functions, then the compiled CLI registering, checking, showing and
  * listing schemas on a real hub (`junction serve`).
  */
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatCheck, formatEventTypes } from '../../src/cli/commands/schema.js';
-import { CLI, type HubProcess, startHub, tempDataDir } from '../helpers/server.js';
+import { runCli } from '../helpers/cli.js';
+import { type HubProcess, startHub, tempDataDir } from '../helpers/server.js';
 
 const TYPE = 'com.acme.order.created';
 
@@ -34,26 +34,6 @@ describe('schema layouts', () => {
     );
   });
 });
-
-function runCli(
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end();
-  });
-}
 
 describe('junction schema against a real hub', () => {
   let hub: HubProcess;

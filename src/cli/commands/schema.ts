@@ -1,21 +1,11 @@
 /** `junction schema`: register, show, list and check event type schemas in the registry. */
 import { readFile } from 'node:fs/promises';
 import { type Command, Option } from 'commander';
+import { COMPATIBILITY_MODES } from '../../contracts/compatibility.js';
 import { addClientOptions, type ClientOptions, JunctionClient } from '../client.js';
 import { CliError, UsageError } from '../errors.js';
 import { cell, formatTable, json, print } from '../format.js';
 import { integer } from '../options.js';
-
-/** The compatibility modes the hub accepts, offered as choices so a typo fails before sending. */
-const MODES = [
-  'NONE',
-  'BACKWARD',
-  'BACKWARD_TRANSITIVE',
-  'FORWARD',
-  'FORWARD_TRANSITIVE',
-  'FULL',
-  'FULL_TRANSITIVE',
-];
 
 /** An event type as `GET /v1/schemas` lists it; the server sends more. */
 export interface EventTypeSummary {
@@ -99,7 +89,9 @@ function registerAdd(schema: Command): void {
     .description("Register a JSON Schema as the type's next version (POST /v1/schemas/{type}).")
     .argument('<type>', 'event type, such as com.acme.order.created')
     .argument('<file>', 'JSON Schema (draft 2020-12) file, or - for stdin')
-    .addOption(new Option('--compatibility <mode>', "set the type's compatibility mode").choices(MODES))
+    .addOption(
+      new Option('--compatibility <mode>', "set the type's compatibility mode").choices(COMPATIBILITY_MODES),
+    )
     .option('--optional-friendly', 'count adding an optional property to an open model as compatible')
     .option('--owner <owner>', 'who answers for the contract')
     .option('--description <text>', 'what an event of the type means')
@@ -182,7 +174,9 @@ Examples:
     .argument('<type>', 'event type')
     .argument('<file>', 'JSON Schema file, or - for stdin')
     .addOption(
-      new Option('--compatibility <mode>', "check under this mode instead of the type's").choices(MODES),
+      new Option('--compatibility <mode>', "check under this mode instead of the type's").choices(
+        COMPATIBILITY_MODES,
+      ),
     )
     .option('--json', 'print the raw JSON answer');
   addClientOptions(check).addHelpText(
