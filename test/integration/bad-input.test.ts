@@ -114,6 +114,44 @@ function parseRawResponse(raw: string): { status: number; headers: Record<string
   return { status: Number(statusLine.split(' ')[1]), headers, body: rest.join('\r\n\r\n') };
 }
 
+/**
+ * A POST whose head declares `length` bytes of body and that sends none of them, answered as a fetch
+ * Response: what a client sees when the hub refuses a body by its Content-Length. Sending the body
+ * too races the hub's close against the client's writes, and the reset can come before the answer.
+ */
+function postHeadOnly(path: string, headers: Record<string, string>, length: number): Promise<Response> {
+  const { hostname, port } = new URL(hub.url);
+  const lines = Object.entries({
+    ...headers,
+    authorization: `Bearer ${hub.key}`,
+    'content-length': String(length),
+  })
+    .map(([n, v]) => `${n}: ${v}\r\n`)
+    .join('');
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname);
+    const chunks: Buffer[] = [];
+    const done = () => {
+      const answer = parseRawResponse(Buffer.concat(chunks).toString('latin1'));
+      resolve(new Response(answer.body, { status: answer.status, headers: answer.headers }));
+    };
+    socket.on('data', (c: Buffer) => {
+      chunks.push(c);
+      const text = Buffer.concat(chunks).toString('latin1');
+      const end = text.indexOf('\r\n\r\n');
+      const declared = /\r\ncontent-length:\s*(\d+)/i.exec(text);
+      if (end >= 0 && declared && Buffer.byteLength(text.slice(end + 4), 'latin1') >= Number(declared[1])) {
+        socket.destroy();
+        done();
+      }
+    });
+    socket.on('error', (error) => (chunks.length > 0 ? undefined : reject(error)));
+    socket.on('close', () => (chunks.length > 0 ? done() : reject(new Error('closed without an answer'))));
+    socket.setTimeout(5000, () => socket.destroy(new Error('no answer in 5 s')));
+    socket.write(`POST ${path} HTTP/1.1\r\nhost: x\r\n${lines}\r\n`);
+  });
+}
+
 /** A POST on a raw socket, answered as a fetch Response. */
 async function rawPost(path: string, headers: Record<string, string>, body: Buffer): Promise<Response> {
   const lines = Object.entries({
@@ -161,8 +199,8 @@ interface EventCase extends Expected {
    * closes, and fetch reports that as EPIPE instead of returning the answer.
    */
   raw?: boolean;
-  /** The hub may reset the connection before the client reads its early answer: try again. */
-  resets?: boolean;
+  /** Sent as a request head declaring the body's length, without the body (see `postHeadOnly`). */
+  headOnly?: boolean;
 }
 
 function structuredCase(name: string, patch: Record<string, unknown>, expected: Expected): EventCase {
@@ -501,10 +539,8 @@ const eventCases: EventCase[] = [
       notStored: [[SOURCE, id]] as Array<[string, string]>,
       status: 413,
       says: /10485760/,
-      // Sent with fetch, as clients do: the hub answers 413 as soon as it reads Content-Length and
-      // closes the connection, so a client still writing the body may see the reset before the
-      // answer; the case retries on that (see `resets`).
-      resets: true,
+      // The hub answers 413 as soon as it reads Content-Length: the body need not be sent.
+      headOnly: true,
     };
   })(),
 ];
@@ -512,17 +548,16 @@ const eventCases: EventCase[] = [
 describe('POST /v1/events with bad input', () => {
   it.each(eventCases)('$name', async (c) => {
     const send = () =>
-      c.raw
-        ? rawPost('/v1/events', c.headers, Buffer.from(c.body))
-        : hub.fetch('/v1/events', {
-            method: 'POST',
-            headers: c.headers,
-            body: typeof c.body === 'string' ? c.body : new Uint8Array(c.body),
-          });
-    let res = await send().catch((error: unknown) => (c.resets ? undefined : Promise.reject(error)));
-    for (let tries = 1; res === undefined && tries < 5; tries++) res = await send().catch(() => undefined);
-    if (res === undefined) throw new Error('every try was reset before the answer arrived');
-    await expectProblem(res, c);
+      c.headOnly
+        ? postHeadOnly('/v1/events', c.headers, Buffer.byteLength(c.body))
+        : c.raw
+          ? rawPost('/v1/events', c.headers, Buffer.from(c.body))
+          : hub.fetch('/v1/events', {
+              method: 'POST',
+              headers: c.headers,
+              body: typeof c.body === 'string' ? c.body : new Uint8Array(c.body),
+            });
+    await expectProblem(await send(), c);
     for (const [source, id] of c.notStored)
       expect(await lookupStatus(source, id), `${source} ${id} was stored`).toBe(404);
   });
