@@ -10,6 +10,7 @@
  */
 import { Pool } from 'undici';
 import { eventTemplate } from '../event.mjs';
+import { answerRuns } from './ipc.mjs';
 
 const now = () => performance.timeOrigin + performance.now();
 const make = eventTemplate({ source: '/bench/e2e', type: 'bench.e2e', withSentAt: true });
@@ -108,15 +109,4 @@ async function run({ url, path, rate, seconds, tag, authorization, connections =
   };
 }
 
-process.on('message', (msg) => {
-  if (msg.cmd !== 'run') {
-    process.send({ callId: msg.callId, error: `unknown command ${msg.cmd}` });
-    return;
-  }
-  run(msg).then(
-    (result) => process.send({ ...result, callId: msg.callId }),
-    (error) => process.send({ callId: msg.callId, error: String(error?.stack ?? error) }),
-  );
-});
-process.on('SIGTERM', () => process.exit(0));
-process.on('disconnect', () => process.exit(0));
+answerRuns(run);
