@@ -13,7 +13,7 @@ export interface ClientOptions {
 
 /** One API call, as a command's pure mapping function describes it. */
 export interface ApiRequest {
-  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   path: string;
   query?: Record<string, string | number | undefined>;
   /** Serialized as JSON; `contentType` defaults to `application/json`. */

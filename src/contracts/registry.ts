@@ -3,7 +3,14 @@
  * version checked against the earlier ones under the type's compatibility mode before it is stored.
  */
 import { IncompatibleSchemaError, NotFoundError, ValidationError } from '../core/errors.js';
-import type { ContractChange, EventStore, EventType, SchemaVersion } from '../storage/ports.js';
+import type {
+  ContractChange,
+  EventStore,
+  EventType,
+  SchemaConverter,
+  SchemaVersion,
+  ValidationMode,
+} from '../storage/ports.js';
 import {
   type BreakingChange,
   COMPATIBILITY_MODES,
@@ -11,14 +18,25 @@ import {
   checkCompatibility,
   type JsonSchema,
 } from './compatibility.js';
+import { ContractCache } from './contract-cache.js';
+import { compileExpression } from './jsonata-budget.js';
+import { lifecycleOf, parseLifecycle } from './lifecycle.js';
 import { checkTypeName, validateSchema } from './schema-validation.js';
-
-/** The mode of a type that never chose one: new versions must read data written with the last. */
-export const DEFAULT_COMPATIBILITY: CompatibilityMode = 'BACKWARD';
+import { DEFAULT_COMPATIBILITY, newTypeSettings, withTypeDefaults } from './type-defaults.js';
 
 /** The settings of a type a request may change; each is optional. */
 export type TypeSettingsInput = Partial<
-  Pick<EventType, 'owner' | 'description' | 'channel' | 'example' | 'compatibility' | 'optionalFriendly'>
+  Pick<
+    EventType,
+    | 'owner'
+    | 'description'
+    | 'channel'
+    | 'example'
+    | 'compatibility'
+    | 'optionalFriendly'
+    | 'validation'
+    | 'afterSunset'
+  >
 >;
 
 /** The answer of a check: compatible or not, and each breaking change. */
@@ -31,7 +49,15 @@ export interface CheckResult {
 export type EventTypeSummary = EventType & { latestVersion: number | null };
 
 const TEXT_SETTINGS = ['owner', 'description', 'channel'] as const;
-const SETTINGS = [...TEXT_SETTINGS, 'example', 'compatibility', 'optionalFriendly'] as const;
+const SETTINGS = [
+  ...TEXT_SETTINGS,
+  'example',
+  'compatibility',
+  'optionalFriendly',
+  'validation',
+  'afterSunset',
+] as const;
+const VALIDATION_MODES: ValidationMode[] = ['enforce', 'warn', 'off'];
 /** Longest owner, description or channel. */
 const MAX_TEXT = 4_096;
 
@@ -63,6 +89,24 @@ export function parseTypeSettings(body: Record<string, unknown>): TypeSettingsIn
     }
     out.optionalFriendly = body.optionalFriendly;
   }
+  if (body.validation !== undefined) {
+    if (!VALIDATION_MODES.includes(body.validation as ValidationMode)) {
+      throw ValidationError.field(
+        '/validation',
+        `validation must be 'enforce' (refuse events that do not match), 'warn' (take them, flagged) or 'off'`,
+      );
+    }
+    out.validation = body.validation as ValidationMode;
+  }
+  if (body.afterSunset !== undefined) {
+    if (body.afterSunset !== 'refuse' && body.afterSunset !== 'accept') {
+      throw ValidationError.field(
+        '/afterSunset',
+        `afterSunset must be 'refuse' (events of a version past its sunset get 400) or 'accept' (taken, with a warning)`,
+      );
+    }
+    out.afterSunset = body.afterSunset;
+  }
   return out;
 }
 
@@ -89,8 +133,16 @@ export function bodyObject(body: unknown): Record<string, unknown> {
 export class SchemaRegistry {
   /** Registrations run one at a time, so each is checked against the version it follows. */
   private queue: Promise<unknown> = Promise.resolve();
+  /** What ingest and delivery read: dropped per type on every change made here. */
+  readonly cache: ContractCache;
 
-  constructor(private readonly store: EventStore) {}
+  constructor(
+    private readonly store: EventStore,
+    /** Epoch ms; tests move it. */
+    private readonly now: () => number = Date.now,
+  ) {
+    this.cache = new ContractCache(store);
+  }
 
   /**
    * Registers `schema` as the type's next version, with any settings given, after checking it
@@ -107,15 +159,21 @@ export class SchemaRegistry {
   ): Promise<{ version: SchemaVersion; eventType: EventType }> {
     checkTypeName(type);
     validateSchema(schema, '/schema');
-    const run = this.queue.then(() => this.registerNow(type, schema, settings, actor));
+    return this.serially(type, () => this.registerNow(type, schema, settings, actor));
+  }
+
+  /** Runs registry writes one at a time, and forgets the type's cached contract after each. */
+  private serially<T>(type: string, write: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(write).finally(() => this.cache.invalidate(type));
     this.queue = run.catch(() => undefined);
     return run;
   }
 
   private async registerNow(type: string, schema: unknown, input: TypeSettingsInput, actor: string) {
-    const now = new Date().toISOString();
+    const now = new Date(this.now()).toISOString();
     const current = this.store.getEventType(type);
-    const eventType: EventType = { ...(current ?? defaults(type, now)), ...input, updatedAt: now };
+    const base = current ? withTypeDefaults(current) : newTypeSettings(type, now);
+    const eventType: EventType = { ...base, ...input, updatedAt: now };
     const previous = this.store.schemaVersions(type);
     const changes = checkCompatibility(
       schema as JsonSchema,
@@ -159,18 +217,102 @@ export class SchemaRegistry {
   }
 
   /** Changes a type's settings and records which fields changed. */
-  async updateSettings(type: string, input: TypeSettingsInput, actor: string): Promise<EventType> {
-    const current = this.getType(type);
-    const updated: EventType = { ...current, ...input, updatedAt: new Date().toISOString() };
-    await this.store.saveEventType(updated, actor, { action: 'settings', fields: settingsGiven(input) });
-    return updated;
+  updateSettings(type: string, input: TypeSettingsInput, actor: string): Promise<EventType> {
+    return this.serially(type, async () => {
+      const current = this.getType(type);
+      const updated: EventType = { ...current, ...input, updatedAt: new Date(this.now()).toISOString() };
+      await this.store.saveEventType(updated, actor, { action: 'settings', fields: settingsGiven(input) });
+      return updated;
+    });
+  }
+
+  /**
+   * Deprecates a version (with an optional sunset), or takes the deprecation back, from a request
+   * body `{deprecated, sunset}`.
+   *
+   * @throws NotFoundError for an unknown type or version; ValidationError for a bad field.
+   */
+  setLifecycle(type: string, n: number, body: Record<string, unknown>, actor: string): Promise<VersionView> {
+    return this.serially(type, async () => {
+      const current = this.version(type, n);
+      const lifecycle = parseLifecycle(body, current, this.now());
+      await this.store.setSchemaLifecycle(type, n, lifecycle, actor, {
+        action: 'lifecycle',
+        version: n,
+        ...lifecycle,
+      });
+      return this.version(type, n);
+    });
+  }
+
+  /**
+   * Registers (or replaces) the JSONata converter from one version to the adjacent one.
+   *
+   * @throws ValidationError when the versions are not adjacent or the expression does not parse;
+   * NotFoundError when either version does not exist.
+   */
+  saveConverter(type: string, body: Record<string, unknown>, actor: string): Promise<SchemaConverter> {
+    const from = wholeVersion(body.from, '/from');
+    const to = wholeVersion(body.to, '/to');
+    if (Math.abs(from - to) !== 1) {
+      throw ValidationError.field(
+        '/to',
+        `a converter joins adjacent versions (${from} to ${from + 1} or ${from - 1}); Junction chains them to go further`,
+      );
+    }
+    compileExpression(body.expression, '/expression');
+    return this.serially(type, async () => {
+      this.version(type, from);
+      this.version(type, to);
+      const converter: SchemaConverter = {
+        type,
+        from,
+        to,
+        expression: body.expression as string,
+        createdAt: new Date(this.now()).toISOString(),
+        createdBy: actor,
+      };
+      await this.store.saveConverter(converter, {
+        action: 'converter',
+        from,
+        to,
+        expression: converter.expression,
+      });
+      return converter;
+    });
+  }
+
+  /** Removes a converter. @throws NotFoundError when there is none. */
+  deleteConverter(type: string, from: number, to: number, actor: string): Promise<void> {
+    return this.serially(type, async () => {
+      this.getType(type);
+      const found = await this.store.deleteConverter(type, from, to, actor, {
+        action: 'converter-removed',
+        from,
+        to,
+      });
+      if (!found) {
+        throw new NotFoundError(
+          `'${type}' has no converter from version ${from} to ${to}; list them with GET /v1/schemas/{type}/converters`,
+        );
+      }
+    });
+  }
+
+  converters(type: string): SchemaConverter[] {
+    this.getType(type);
+    return this.store.converters(type);
   }
 
   /** A type's settings with its latest version. */
-  describe(type: string): EventTypeSummary & { latest: SchemaVersion | null } {
+  describe(type: string): EventTypeSummary & { latest: VersionView | null } {
     const eventType = this.getType(type);
-    const latest = this.store.getSchemaVersion(type) ?? null;
-    return { ...eventType, latestVersion: latest?.version ?? null, latest };
+    const latest = this.store.getSchemaVersion(type);
+    return {
+      ...eventType,
+      latestVersion: latest?.version ?? null,
+      latest: latest ? this.view(latest) : null,
+    };
   }
 
   getType(type: string): EventType {
@@ -180,22 +322,22 @@ export class SchemaRegistry {
         `no event type '${type}' in the registry; register a schema with POST /v1/schemas/{type}`,
       );
     }
-    return found;
+    return withTypeDefaults(found);
   }
 
   listTypes(): EventTypeSummary[] {
     return this.store.listEventTypes().map((t) => ({
-      ...t,
+      ...withTypeDefaults(t),
       latestVersion: this.store.getSchemaVersion(t.type)?.version ?? null,
     }));
   }
 
-  versions(type: string): SchemaVersion[] {
+  versions(type: string): VersionView[] {
     this.getType(type);
-    return this.store.schemaVersions(type);
+    return this.store.schemaVersions(type).map((v) => this.view(v));
   }
 
-  version(type: string, version: number): SchemaVersion {
+  version(type: string, version: number): VersionView {
     this.getType(type);
     const found = this.store.getSchemaVersion(type, version);
     if (!found) {
@@ -203,7 +345,12 @@ export class SchemaRegistry {
         `event type '${type}' has no version ${version}; list them with GET /v1/schemas/{type}/versions`,
       );
     }
-    return found;
+    return this.view(found);
+  }
+
+  /** A version with where it stands in its lifecycle now. */
+  private view(version: SchemaVersion): VersionView {
+    return { ...version, state: lifecycleOf(version, this.now()) };
   }
 
   changes(type: string): ContractChange[] {
@@ -212,21 +359,21 @@ export class SchemaRegistry {
   }
 }
 
+/** A version as the API shows it: with its lifecycle state now. */
+export type VersionView = SchemaVersion & { state: ReturnType<typeof lifecycleOf> };
+
+/** A version number in a request body. */
+function wholeVersion(value: unknown, pointer: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw ValidationError.field(
+      pointer,
+      `${pointer.slice(1)} must be a version number, a whole number from 1`,
+    );
+  }
+  return value;
+}
+
 /** The settings a request set, in a fixed order, for the contract's history. */
 function settingsGiven(input: TypeSettingsInput): Record<string, unknown> {
   return Object.fromEntries(SETTINGS.filter((k) => k in input).map((k) => [k, input[k]]));
-}
-
-function defaults(type: string, now: string): EventType {
-  return {
-    type,
-    owner: null,
-    description: null,
-    channel: null,
-    example: null,
-    compatibility: DEFAULT_COMPATIBILITY,
-    optionalFriendly: false,
-    createdAt: now,
-    updatedAt: now,
-  };
 }

@@ -65,6 +65,16 @@ export interface HubConfig {
    * when the disk cannot keep up.
    */
   maxPendingWrites: number;
+  /**
+   * Events of a type with no schema in the registry: taken as they are (`accept`), or refused with
+   * 400 (`refuse`), which makes the registry the list of what may be published.
+   */
+  unknownTypes: 'accept' | 'refuse';
+  /**
+   * The hub's address as others reach it (behind a proxy, say), for links it hands out such as the
+   * `dataschema` of a converted event; the listening address when unset.
+   */
+  publicUrl: string | undefined;
 }
 
 export const DEFAULTS: HubConfig = {
@@ -90,6 +100,8 @@ export const DEFAULTS: HubConfig = {
     halfOpenProbes: 2,
   },
   maxPendingWrites: 20_000,
+  unknownTypes: 'accept',
+  publicUrl: undefined,
 };
 
 /** The channel every type belongs to unless another channel names it. */
@@ -119,11 +131,12 @@ export const DEFAULT_DELIVERY_POLICY: DeliveryPolicy = {
   onDead: 'skip',
   batch: null,
   disableAfterMs: 5 * 24 * 60 * 60 * 1000,
+  schemaVersion: null,
 };
 
 /** Bounds for delivery settings, so a typo cannot make a subscription retry forever or never wait. */
 export const DELIVERY_BOUNDS: Record<
-  Exclude<keyof DeliveryPolicy, 'format' | 'rateLimit' | 'ordering' | 'onDead' | 'batch'>,
+  Exclude<keyof DeliveryPolicy, 'format' | 'rateLimit' | 'ordering' | 'onDead' | 'batch' | 'schemaVersion'>,
   [number, number]
 > = {
   timeoutMs: [100, 120_000],
@@ -201,6 +214,8 @@ const ENV_NAMES: Partial<Record<keyof HubConfig, string>> = {
   shutdownGraceMs: 'JUNCTION_SHUTDOWN_GRACE_MS',
   logLevel: 'JUNCTION_LOG_LEVEL',
   maxPendingWrites: 'JUNCTION_MAX_PENDING_WRITES',
+  unknownTypes: 'JUNCTION_UNKNOWN_TYPES',
+  publicUrl: 'JUNCTION_PUBLIC_URL',
 };
 
 /** pino's levels: any other name makes the logger throw at start-up. */
@@ -217,6 +232,16 @@ interface Given {
   where: string;
   /** Command-line options and environment variables may give numbers as text; a JSON file may not. */
   text: boolean;
+}
+
+function isHttpUrl(value: unknown): value is string {
+  if (typeof value !== 'string') return false;
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && !url.search && !url.hash;
+  } catch {
+    return false;
+  }
 }
 
 /** `an integer from 0 to 65535`, `a positive integer`, … */
@@ -302,6 +327,16 @@ export function parseConfig(options: ConfigOptions, env: NodeJS.ProcessEnv = pro
     return DEFAULTS[key] as string;
   };
 
+  const unknownTypes = given('unknownTypes');
+  if (unknownTypes.value !== 'accept' && unknownTypes.value !== 'refuse') {
+    report(`unknownTypes must be 'accept' or 'refuse', got ${show(unknownTypes.value)}${unknownTypes.where}`);
+  }
+  const publicUrl = given('publicUrl');
+  if (publicUrl.value !== undefined && !isHttpUrl(publicUrl.value)) {
+    report(
+      `publicUrl must be an http(s) URL such as https://hub.example.com, got ${show(publicUrl.value)}${publicUrl.where}`,
+    );
+  }
   const admin = given('adminKey');
   if (admin.value !== undefined && typeof admin.value !== 'string') {
     report(`adminKey must be a string, got ${show(admin.value)}${admin.where}`);
@@ -322,6 +357,8 @@ export function parseConfig(options: ConfigOptions, env: NodeJS.ProcessEnv = pro
     channels: [],
     breaker: DEFAULTS.breaker,
     maxPendingWrites: int('maxPendingWrites', 1),
+    unknownTypes: unknownTypes.value === 'refuse' ? 'refuse' : 'accept',
+    publicUrl: isHttpUrl(publicUrl.value) ? publicUrl.value.replace(/\/+$/, '') : undefined,
   };
   if (!LOG_LEVELS.includes(config.logLevel)) {
     report(

@@ -12,15 +12,19 @@
  * queued until its attempt is recorded, so no read can pick it twice.
  */
 import type { Logger } from 'pino';
+import type { ConversionResult } from '../contracts/conversion.js';
 import type { ChannelConfig } from '../core/config.js';
+import type { CloudEvent } from '../core/event.js';
 import { encodeBatch, encodeEvent } from '../core/http-binding.js';
 import { VERSION } from '../core/version.js';
 import type {
   AttemptResult,
   BatchPolicy,
+  Conversion,
   DueDelivery,
   EventStore,
   RateLimit,
+  StoredEvent,
   Subscription,
 } from '../storage/ports.js';
 import { asSent, batchReadyAt, batchWebhookId, takeBatch } from './batching.js';
@@ -56,6 +60,11 @@ export interface DispatcherHooks {
   disable(seen: Subscription, reason: string): Promise<void>;
   /** What an attempt said about the subscription's sink: for disabling one that keeps failing. */
   verdict(sub: Subscription, healthy: boolean, at: Date): void;
+  /**
+   * The event as the subscription reads it (converted to its pinned schema version), or why it
+   * cannot be; null when it goes out as stored, which is decided without waiting.
+   */
+  convert(sub: Subscription, event: StoredEvent): Promise<ConversionResult> | null;
 }
 
 /** A subscription's own limits, with the requests it has in flight. */
@@ -481,18 +490,68 @@ export class Dispatcher {
     });
   }
 
+  /**
+   * Each delivery's event as the subscription reads it. One that cannot be converted to its pinned
+   * version is dead-lettered here with the reason, never sent as it is; the rest go on.
+   */
+  private async converted(
+    sub: Subscription,
+    items: Queued[],
+  ): Promise<{ items: Queued[]; events: CloudEvent[]; conversions: (Conversion | null)[] }> {
+    const out: { items: Queued[]; events: CloudEvent[]; conversions: (Conversion | null)[] } = {
+      items: [],
+      events: [],
+      conversions: [],
+    };
+    for (const d of items) {
+      const pending = this.hooks.convert(sub, d.event);
+      const result = pending ? await pending : null;
+      if (result && !result.ok) {
+        this.log.info(
+          { subscription: sub.id, delivery: d.delivery.id, reason: result.reason },
+          'not converted',
+        );
+        await this.store.recordAttempt(d.delivery.id, {
+          kind: 'dead',
+          attempt: {
+            n: d.delivery.attempts + 1,
+            at: new Date().toISOString(),
+            status: null,
+            outcome: 'dead',
+            latencyMs: 0,
+            error: result.reason,
+            response: null,
+          },
+          reason: result.reason,
+          holdKey: sub.delivery.ordering === 'partition' && sub.delivery.onDead === 'block',
+        });
+        continue;
+      }
+      out.items.push(d);
+      out.events.push(asSent(result ? result.event : d.event.event, d.delivery.replayId));
+      out.conversions.push(result?.conversion ?? null);
+    }
+    return out;
+  }
+
   /** Sends one request (one delivery, or a batch), calls `release` once the exchange is over, records. */
   private async attempt(
     lane: Lane,
     sub: Subscription,
     endpoint: string,
-    items: Queued[],
+    queued: Queued[],
     batched: boolean,
     release: () => void,
   ): Promise<void> {
+    const { items, events, conversions } = await this.converted(sub, queued);
+    if (items.length === 0) {
+      // Nothing left to send: the breaker's slot goes back unused.
+      this.breakers.record(endpoint, 'ignored');
+      release();
+      return;
+    }
     const at = new Date();
     const first = items[0]!;
-    const events = items.map((d) => asSent(d.event.event, d.delivery.replayId));
     const message = batched
       ? encodeBatch(events)
       : encodeEvent(events[0]!, sub.delivery.format, new Date(first.event.receivedAt));
@@ -536,12 +595,13 @@ export class Dispatcher {
     // A batch is retried as a whole: its members share the first one's retry time, so they come
     // due together and travel together again.
     const retryAt = results.find((r) => r.kind === 'retry')?.nextAttemptAt;
-    const shared = results.map((r): AttemptResult => {
+    const shared = results.map((r, i): AttemptResult => {
+      const conversion = conversions[i] ? { conversion: conversions[i] } : {};
       if (r.kind === 'retry' && retryAt)
-        return { ...r, nextAttemptAt: retryAt, ...(batched ? { batchId: webhookId } : {}) };
+        return { ...r, nextAttemptAt: retryAt, ...(batched ? { batchId: webhookId } : {}), ...conversion };
       if (r.kind === 'dead' && sub.delivery.ordering === 'partition' && sub.delivery.onDead === 'block')
-        return { ...r, holdKey: true };
-      return r;
+        return { ...r, holdKey: true, ...conversion };
+      return { ...r, ...conversion };
     });
     const verdict = shared[0]!;
     const scope = { subscription: sub.id, webhookId, events: items.length };

@@ -13,7 +13,14 @@ import {
 import { type FieldError, pointerToken, ValidationError } from '../core/errors.js';
 import type { DeliveryFormat } from '../core/http-binding.js';
 import { presetFor } from '../delivery/sink-presets.js';
-import type { BatchPolicy, DeliveryPolicy, Filter, RateLimit, Subscription } from '../storage/ports.js';
+import type {
+  BatchPolicy,
+  DeliveryPolicy,
+  Filter,
+  RateLimit,
+  SchemaPin,
+  Subscription,
+} from '../storage/ports.js';
 import { checkFilters } from './filters.js';
 
 /** The fields a client may set; the rest (`id`, `status`, times, secrets) belong to the hub. */
@@ -26,7 +33,7 @@ export type SubscriptionInput = Pick<
 
 const FORMATS: readonly DeliveryFormat[] = ['binary', 'structured', 'webhook'];
 /** Delivery settings that are not plain whole numbers within DELIVERY_BOUNDS. */
-const SHAPED = ['format', 'rateLimit', 'ordering', 'onDead', 'batch'];
+const SHAPED = ['format', 'rateLimit', 'ordering', 'onDead', 'batch', 'schemaVersion'];
 const METHODS = ['POST', 'PUT', 'PATCH'];
 const TOP_LEVEL = new Set([
   'types',
@@ -162,6 +169,7 @@ export function parseSubscriptionInput(body: unknown): SubscriptionInput {
   }
 
   const delivery = parseDelivery(body.delivery, sink, err);
+  checkPinnedTypes(delivery.schemaVersion, types, err);
 
   let status: Subscription['status'] | undefined;
   if (body.status !== undefined) {
@@ -237,6 +245,11 @@ function parseDelivery(raw: unknown, sink: string, err: Report): DeliveryPolicy 
       if (batch !== undefined) policy.batch = batch;
       continue;
     }
+    if (key === 'schemaVersion') {
+      const pin = parsePin(value, at, err);
+      if (pin !== undefined) policy.schemaVersion = pin;
+      continue;
+    }
     const bounds = Object.hasOwn(DELIVERY_BOUNDS, key)
       ? DELIVERY_BOUNDS[key as keyof typeof DELIVERY_BOUNDS]
       : undefined;
@@ -267,6 +280,51 @@ function parseDelivery(raw: unknown, sink: string, err: Report): DeliveryPolicy 
       "format 'webhook' cannot be batched: a batch is one application/cloudevents-batch+json request; use binary or structured, or remove batch",
     );
   return policy;
+}
+
+const isVersion = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 1;
+
+/** Reads `schemaVersion`: a version, an object of versions by type, or null. Undefined after a problem. */
+function parsePin(value: unknown, at: string, err: Report): SchemaPin | null | undefined {
+  if (value === null) return null;
+  if (isVersion(value)) return value;
+  if (!isObject(value) || Object.keys(value).length === 0) {
+    err(
+      at,
+      'schemaVersion must be a version number (for a subscription of one type), an object such as {"com.acme.order.created": 2}, or null',
+    );
+    return undefined;
+  }
+  let ok = true;
+  for (const [type, version] of Object.entries(value)) {
+    if (!isVersion(version)) {
+      err(`${at}/${pointerToken(type)}`, 'each pinned version must be a whole number from 1');
+      ok = false;
+    }
+  }
+  return ok ? (value as Record<string, number>) : undefined;
+}
+
+/** A pin names only types the subscription takes; one number needs exactly one type to pin. */
+function checkPinnedTypes(pin: SchemaPin | null, types: string[], err: Report): void {
+  if (pin === null) return;
+  if (typeof pin === 'number') {
+    if (types.length !== 1) {
+      err(
+        '/delivery/schemaVersion',
+        'a single version pins a subscription of exactly one type; give an object of versions by type, such as {"com.acme.order.created": 2}',
+      );
+    }
+    return;
+  }
+  for (const type of Object.keys(pin)) {
+    if (types.length > 0 && !types.includes(type)) {
+      err(
+        `/delivery/schemaVersion/${pointerToken(type)}`,
+        `'${type}' is not one of the subscription's types`,
+      );
+    }
+  }
 }
 
 /** Reads `rateLimit`: an object, or null for no limit. Undefined after reporting a problem. */

@@ -18,6 +18,7 @@ import { channelRoutes } from './routes/channels.js';
 import { deadLetterRoutes } from './routes/dead-letters.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
+import { metricsRoutes } from './routes/metrics.js';
 import { replayRoutes } from './routes/replays.js';
 import { schemaRoutes } from './routes/schemas.js';
 import { subscriptionRoutes } from './routes/subscriptions.js';
@@ -72,7 +73,7 @@ export function buildApp({ hub, adminKey, logger }: AppOptions): FastifyInstance
   );
 
   app.register(healthRoutes, { hub });
-  // Every /v1 route lives in this plugin, whose hook authenticates each of its requests. Deciding
+  // Every /v1 route (and /metrics) lives in this plugin, whose hook authenticates each of its requests. Deciding
   // by the matched route, not by the raw URL, is what keeps /%761/... from slipping past.
   const keyMatches = keyChecker(adminKey);
   app.register(async (v1) => {
@@ -94,6 +95,7 @@ export function buildApp({ hub, adminKey, logger }: AppOptions): FastifyInstance
     v1.register(replayRoutes, { hub });
     v1.register(channelRoutes, { hub });
     v1.register(schemaRoutes, { hub });
+    v1.register(metricsRoutes, { hub });
   });
   return app;
 }

@@ -4,15 +4,18 @@
  */
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
+import { Converters } from '../contracts/conversion.js';
+import { IngestCheck, type IngestWarning } from '../contracts/ingest-check.js';
 import { SchemaRegistry } from '../contracts/registry.js';
 import type { ChannelConfig, HubConfig } from '../core/config.js';
-import { NotFoundError, OverloadedError } from '../core/errors.js';
+import { NotFoundError, OverloadedError, ValidationError } from '../core/errors.js';
 import type { CloudEvent } from '../core/event.js';
 import { newId, newSecret } from '../core/ids.js';
 import { Breakers, type BreakerTransition, endpointKey } from '../delivery/circuit-breaker.js';
 import { Dispatcher } from '../delivery/dispatcher.js';
 import { Replayer, type ReplayInput } from '../delivery/replay.js';
 import { HttpSink } from '../delivery/sinks/http.js';
+import { Metrics } from '../observability/metrics.js';
 import { Channels } from '../routing/channels.js';
 import { Router } from '../routing/router.js';
 import { type SubscriptionInput, withPolicyDefaults } from '../routing/subscription-input.js';
@@ -25,6 +28,26 @@ import type {
   Replay,
   Subscription,
 } from '../storage/ports.js';
+
+/** An ingest result with what the event was taken despite (a deprecated version, say). */
+export type IngestResult = AppendResult & { warnings?: IngestWarning[] };
+
+/** What a hub may be given besides its store and config: a clock for tests. */
+export interface HubDeps {
+  /** Epoch ms: the clock contract lifecycles are judged by. */
+  now?: () => number;
+}
+
+/**
+ * The version of `type` the subscription is pinned to, if any: one number pins the single type
+ * the subscription takes, an object pins per type.
+ */
+export function pinnedVersion(sub: Subscription, type: string): number | undefined {
+  const pin = sub.delivery.schemaVersion;
+  if (pin === null || pin === undefined) return undefined;
+  if (typeof pin === 'number') return sub.types.length === 1 && sub.types[0] === type ? pin : undefined;
+  return Object.hasOwn(pin, type) ? pin[type] : undefined;
+}
 
 /** A subscription as the API shows it: never its secrets. */
 export type PublicSubscription = Omit<Subscription, 'secrets'>;
@@ -74,6 +97,11 @@ export class Hub {
   readonly replays: Replayer;
   /** Event types and their schema versions. */
   readonly registry: SchemaRegistry;
+  readonly metrics = new Metrics();
+  /** Where others reach the hub: the configured `publicUrl`, else the address it listens on. */
+  publicUrl: string;
+  private readonly ingestCheck: IngestCheck;
+  private readonly converters: Converters;
   /** Subscriptions whose `failingSince` is being written, so a burst of failures writes it once. */
   private readonly healthWrites = new Set<string>();
   private sweepTimer: NodeJS.Timeout | undefined;
@@ -82,12 +110,21 @@ export class Hub {
     readonly store: EventStore,
     readonly config: HubConfig,
     private readonly log: Logger,
+    deps: HubDeps = {},
   ) {
+    const now = deps.now ?? Date.now;
+    this.publicUrl = config.publicUrl ?? `http://${config.host}:${config.port}`;
     // Subscriptions saved by an older version lack the newer delivery settings: fill in defaults.
     for (const sub of store.listSubscriptions()) this.subscriptions.set(sub.id, withPolicyDefaults(sub));
     this.router.load([...this.subscriptions.values()]);
     this.channels = new Channels(config.channels);
-    this.registry = new SchemaRegistry(store);
+    this.registry = new SchemaRegistry(store, now);
+    this.ingestCheck = new IngestCheck(this.registry.cache, this.metrics, {
+      unknownTypes: config.unknownTypes,
+      publicUrl: () => this.publicUrl,
+      now,
+    });
+    this.converters = new Converters(this.registry.cache, () => this.publicUrl);
     this.breakers = new Breakers(config.breaker, (t) => this.onBreaker(t));
     this.sink = new HttpSink({ connectionsPerOrigin: config.connectionsPerOrigin });
     const defaultChannel = this.channels.of('');
@@ -101,6 +138,17 @@ export class Hub {
         channelsOf: (sub) => this.channels.for(sub.types).map((c) => c.name),
         disable: (seen, reason) => this.disable(seen, reason),
         verdict: (sub, healthy, at) => this.verdict(sub, healthy, at),
+        convert: (sub, event) => {
+          const pin = pinnedVersion(sub, event.event.type);
+          if (pin === undefined) return null;
+          return this.converters.convert(event, pin).then((result) => {
+            if (!result.ok || result.conversion) {
+              const outcome = result.ok ? 'converted' : 'failed';
+              this.metrics.conversions.inc({ type: event.event.type, outcome });
+            }
+            return result;
+          });
+        },
       },
       {
         concurrency: config.deliveryConcurrency,
@@ -128,22 +176,59 @@ export class Hub {
   }
 
   /**
-   * Appends events durably, with their deliveries, and hands the deliveries to the dispatcher. When
-   * the store is behind by more than `maxPendingWrites` events, refuses with 503 and Retry-After
-   * rather than queueing without bound.
+   * Checks events against their contracts, appends them durably with their deliveries, and hands
+   * the deliveries to the dispatcher. When the store is behind by more than `maxPendingWrites`
+   * events, refuses with 503 and Retry-After rather than queueing without bound. `batch` says how
+   * errors locate an event: `/3/data/total` in a batch, `/data/total` otherwise.
+   *
+   * @returns each event's result, and the response headers a deprecated version earns.
    */
-  async ingest(events: CloudEvent[]): Promise<AppendResult[]> {
+  async ingest(
+    events: CloudEvent[],
+    batch = false,
+  ): Promise<{ results: IngestResult[]; headers: Record<string, string> }> {
     if (this.store.backlog() + events.length > this.config.maxPendingWrites && this.store.backlog() > 0) {
       throw new OverloadedError(
         `the hub has ${this.store.backlog()} events waiting to be written (maxPendingWrites ${this.config.maxPendingWrites}); retry after the Retry-After delay`,
       );
     }
-    const { results, deliveries } = await this.store.append(events, (event) => ({
-      channel: this.channels.of(event.type).name,
-      subscriptions: this.router.route(event),
-    }));
+    const verdict = this.ingestCheck.check(events, batch);
+    const { results, deliveries } = await this.store.append(
+      events,
+      (event) => ({
+        channel: this.channels.of(event.type).name,
+        subscriptions: this.router.route(event),
+      }),
+      verdict.contracts,
+    );
     this.dispatcher.enqueue(deliveries);
-    return results;
+    return {
+      results: results.map((r, i) => (verdict.warnings[i] ? { ...r, warnings: verdict.warnings[i] } : r)),
+      headers: verdict.headers,
+    };
+  }
+
+  /**
+   * Checks that each version a subscription pins is registered.
+   *
+   * @throws ValidationError naming `/delivery/schemaVersion`.
+   */
+  private checkPins(input: SubscriptionInput): void {
+    const pin = input.delivery.schemaVersion;
+    if (pin === null) return;
+    const pins = typeof pin === 'number' ? { [input.types[0]!]: pin } : pin;
+    for (const [type, version] of Object.entries(pins)) {
+      const contract = this.registry.cache.get(type);
+      if (!contract?.versions.has(version)) {
+        const at = typeof pin === 'number' ? '/delivery/schemaVersion' : `/delivery/schemaVersion/${type}`;
+        throw ValidationError.field(
+          at,
+          contract
+            ? `'${type}' has no version ${version} (the latest is ${contract.latest.version}); pin a registered version`
+            : `'${type}' has no schema in the registry; register one before pinning a version`,
+        );
+      }
+    }
   }
 
   channelList(): ChannelConfig[] {
@@ -185,6 +270,7 @@ export class Hub {
   }
 
   private async create(input: SubscriptionInput): Promise<{ subscription: Subscription; secret: string }> {
+    this.checkPins(input);
     const now = new Date().toISOString();
     const secret = newSecret();
     const subscription: Subscription = {
@@ -213,6 +299,7 @@ export class Hub {
 
   private async replace(id: string, input: SubscriptionInput): Promise<Subscription> {
     const current = this.getSubscription(id);
+    this.checkPins(input);
     const status = input.status ?? current.status;
     const subscription: Subscription = {
       ...current,
@@ -256,6 +343,7 @@ export class Hub {
       event: found.event.event,
       seq: found.event.seq,
       receivedAt: found.event.receivedAt,
+      contract: found.event.contract ?? null,
       deliveries: found.deliveries,
     };
   }

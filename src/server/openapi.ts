@@ -3,8 +3,8 @@
  * themselves (for errors that name the field), so there are no route schemas to generate it from.
  */
 import { COMPATIBILITY_MODES } from '../contracts/compatibility.js';
-import { DEFAULT_COMPATIBILITY } from '../contracts/registry.js';
 import { MAX_SCHEMA_BYTES } from '../contracts/schema-validation.js';
+import { DEFAULT_COMPATIBILITY, DEFAULT_VALIDATION } from '../contracts/type-defaults.js';
 import {
   BATCH_BOUNDS,
   DEFAULT_BATCH_POLICY,
@@ -39,6 +39,17 @@ const typeSettings = {
       type: 'boolean',
       default: false,
       description: 'adding an optional property to an open model counts as compatible',
+    },
+    validation: {
+      enum: ['enforce', 'warn', 'off'],
+      default: DEFAULT_VALIDATION,
+      description:
+        'what ingest does with an event that does not match its version: refuse it, take it flagged, or not look',
+    },
+    afterSunset: {
+      enum: ['refuse', 'accept'],
+      default: 'refuse',
+      description: 'what ingest does with an event of a version past its sunset',
     },
   },
 };
@@ -129,6 +140,16 @@ function deliveryPolicySchema() {
         d.disableAfterMs,
         'a subscription whose every attempt has failed for this long is disabled',
       ),
+      schemaVersion: {
+        description:
+          "The schema version to receive events in, converted by the type's converters: a number for a subscription of one type, or versions by type. null: as published.",
+        oneOf: [
+          { type: 'null' },
+          { type: 'integer', minimum: 1 },
+          { type: 'object', additionalProperties: { type: 'integer', minimum: 1 }, minProperties: 1 },
+        ],
+        default: null,
+      },
       rateLimit: {
         description:
           'Requests to the sink per second, with a burst, and at most `concurrency` in flight; throttled ' +
@@ -208,6 +229,12 @@ export function openApiDocument(version: string) {
           responses: { 200: { description: 'ready' }, 503: { description: 'storage does not answer' } },
         },
       },
+      '/metrics': {
+        get: {
+          summary: 'Prometheus metrics (text exposition format), behind the API key',
+          responses: { 200: { description: 'metrics', content: { 'text/plain': {} } }, 401: problem },
+        },
+      },
       '/v1/events': {
         post: {
           summary: 'Publish events (CloudEvents HTTP binding: binary, structured or batch mode)',
@@ -226,7 +253,8 @@ export function openApiDocument(version: string) {
           },
           responses: {
             202: {
-              description: 'durable',
+              description:
+                'durable; publishing a deprecated schema version adds `Deprecation`, `Sunset` and `Link: <…>; rel="successor-version"` headers',
               ...json({
                 type: 'object',
                 properties: {
@@ -238,6 +266,16 @@ export function openApiDocument(version: string) {
                         source: { type: 'string' },
                         id: { type: 'string' },
                         status: { enum: ['accepted', 'duplicate'] },
+                        warnings: {
+                          type: 'array',
+                          description:
+                            'what the event was taken despite: `{code: "schema-violation", version, errors}` (validation warn), `{code: "deprecated", version, sunset}`, `{code: "dataschema", message}`',
+                          items: {
+                            type: 'object',
+                            required: ['code'],
+                            properties: { code: { type: 'string' } },
+                          },
+                        },
                       },
                     },
                   },
@@ -456,6 +494,44 @@ export function openApiDocument(version: string) {
           summary: 'One version of a type',
           responses: { 200: json(ref('SchemaVersion')), 400: problem, 404: problem },
         },
+        patch: {
+          summary: 'Deprecate a version (a sunset deprecates too), or take the deprecation back',
+          requestBody: {
+            required: true,
+            ...json({
+              type: 'object',
+              additionalProperties: false,
+              properties: {
+                deprecated: { type: 'boolean' },
+                sunset: { type: ['string', 'null'], format: 'date-time' },
+              },
+            }),
+          },
+          responses: { 200: json(ref('SchemaVersion')), 400: problem, 404: problem },
+        },
+      },
+      '/v1/schemas/{type}/converters': {
+        parameters: [typeParam],
+        post: {
+          summary: 'Register (or replace) the JSONata converter between two adjacent versions',
+          requestBody: { required: true, ...json(ref('SchemaConverter')) },
+          responses: { 201: json(ref('SchemaConverter')), 400: problem, 404: problem },
+        },
+        get: {
+          summary: "A type's converters, by from then to",
+          responses: { 200: json({ type: 'array', items: ref('SchemaConverter') }), 404: problem },
+        },
+      },
+      '/v1/schemas/{type}/converters/{from}/{to}': {
+        parameters: [
+          typeParam,
+          { name: 'from', in: 'path', required: true, schema: { type: 'integer', minimum: 1 } },
+          { name: 'to', in: 'path', required: true, schema: { type: 'integer', minimum: 1 } },
+        ],
+        delete: {
+          summary: 'Remove a converter',
+          responses: { 204: { description: 'removed' }, 400: problem, 404: problem },
+        },
       },
       '/v1/schemas/{type}/check': {
         parameters: [typeParam],
@@ -503,7 +579,7 @@ export function openApiDocument(version: string) {
                   change: {
                     type: 'object',
                     description:
-                      '`{action: "register", version, fields?}` (settings given with the schema) or `{action: "settings", fields}`',
+                      '`{action: "register", version, fields?}` (settings given with the schema), `{action: "settings", fields}`, `{action: "lifecycle", version, deprecatedAt, sunsetAt}`, `{action: "converter", from, to, expression}` or `{action: "converter-removed", from, to}`',
                   },
                 },
               },
@@ -572,6 +648,25 @@ export function openApiDocument(version: string) {
             type: { type: 'string' },
             version: { type: 'integer', minimum: 1 },
             schema: {},
+            createdAt: { type: 'string', format: 'date-time' },
+            createdBy: { type: 'string' },
+            deprecatedAt: { type: ['string', 'null'], format: 'date-time' },
+            sunsetAt: { type: ['string', 'null'], format: 'date-time' },
+            state: { enum: ['active', 'deprecated', 'retired'], description: '`retired`: past its sunset' },
+          },
+        },
+        SchemaConverter: {
+          type: 'object',
+          required: ['from', 'to', 'expression'],
+          properties: {
+            type: { type: 'string' },
+            from: { type: 'integer', minimum: 1 },
+            to: { type: 'integer', minimum: 1, description: 'from + 1 or from - 1' },
+            expression: {
+              type: 'string',
+              description:
+                "JSONata: takes the event's data (and `$event`) and returns the data in version `to`",
+            },
             createdAt: { type: 'string', format: 'date-time' },
             createdBy: { type: 'string' },
           },

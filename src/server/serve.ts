@@ -9,7 +9,7 @@ import { type HubConfig, parseConfig } from '../core/config.js';
 import { loadAdminKey } from '../governance/admin-key.js';
 import { openSqliteStore } from '../storage/sqlite/store.js';
 import { buildApp } from './app.js';
-import { Hub } from './hub.js';
+import { Hub, type HubDeps } from './hub.js';
 
 export interface ServeOptions {
   port?: number;
@@ -30,7 +30,7 @@ export interface RunningHub {
 }
 
 /** Starts a hub in this process; resolves once it listens. */
-export async function startHub(config: HubConfig): Promise<RunningHub> {
+export async function startHub(config: HubConfig, deps: HubDeps = {}): Promise<RunningHub> {
   const logger = pino({ level: config.logLevel, base: { service: 'junction' } });
   const dataDir = resolve(config.dataDir);
   mkdirSync(dataDir, { recursive: true });
@@ -41,13 +41,14 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     );
   }
   const store = await openSqliteStore(dataDir);
-  const hub = new Hub(store, config, logger);
+  const hub = new Hub(store, config, logger, deps);
   const app = buildApp({ hub, adminKey: admin.key, logger });
   await app.listen({ port: config.port, host: config.host });
   hub.start();
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  hub.publicUrl = config.publicUrl ?? url;
   logger.info({ url, data: dataDir }, 'junction listening');
 
   let stopping: Promise<void> | undefined;

@@ -66,7 +66,15 @@ export interface DeliveryPolicy {
   batch: BatchPolicy | null;
   /** A subscription whose every attempt has failed for this long is disabled. */
   disableAfterMs: number;
+  /**
+   * The schema version the subscription reads, per event type: events in another version are
+   * converted before they are sent. Null: events go out in the version they arrived in.
+   */
+  schemaVersion: SchemaPin | null;
 }
+
+/** A pinned version: one number for a subscription of one type, or a version per type. */
+export type SchemaPin = number | Record<string, number>;
 
 export interface Subscription {
   id: string;
@@ -101,6 +109,23 @@ export interface StoredEvent {
   seq: number;
   event: CloudEvent;
   receivedAt: string;
+  /** How the event stood against its type's contract at ingest; null for a type with no schema. */
+  contract?: EventContract | null;
+}
+
+/** The schema version an event was checked against at ingest, and what was wrong under `warn`. */
+export interface EventContract {
+  version: number;
+  /** Validation errors of an event accepted under `warn` (absent when it was valid or unchecked). */
+  errors?: { pointer: string; message: string }[];
+}
+
+/** How an event was converted between schema versions on its way to a pinned subscription. */
+export interface Conversion {
+  from: number;
+  to: number;
+  /** Every version it passed through, `from` and `to` included. */
+  path: number[];
 }
 
 export interface Attempt {
@@ -132,6 +157,8 @@ export interface Delivery {
   batchId: string | null;
   /** Stable across retries, redrives and replays: the consumer's idempotency key. */
   webhookId: string;
+  /** The last conversion of the event to the subscription's pinned version, or null. */
+  conversion: Conversion | null;
   status: DeliveryStatus;
   attempts: number;
   /** Attempts counted against `maxAttempts`: since creation, or since the last redrive. */
@@ -159,8 +186,10 @@ export interface DuePage {
   exhausted: boolean;
 }
 
-/** The result of an attempt, as the dispatcher decided it. */
-export type AttemptResult =
+/** The result of an attempt, as the dispatcher decided it, with the conversion the event went through. */
+export type AttemptResult = AttemptVerdict & { conversion?: Conversion };
+
+type AttemptVerdict =
   | { kind: 'delivered'; attempt: Attempt }
   | {
       kind: 'retry';
@@ -214,6 +243,15 @@ export interface Replay {
   updatedAt: string;
 }
 
+/**
+ * What ingest does with an event of a registered type: refuse one that does not match its schema
+ * (`enforce`), take it flagged and counted (`warn`), or not look (`off`).
+ */
+export type ValidationMode = 'enforce' | 'warn' | 'off';
+
+/** What ingest does with an event of a version past its sunset: refuse it, or take it with a warning. */
+export type AfterSunset = 'refuse' | 'accept';
+
 /** An event type's contract settings; its schemas are versions of their own. */
 export interface EventType {
   type: string;
@@ -227,6 +265,8 @@ export interface EventType {
   compatibility: CompatibilityMode;
   /** Adding an optional property to an open content model counts as compatible. */
   optionalFriendly: boolean;
+  validation: ValidationMode;
+  afterSunset: AfterSunset;
   createdAt: string;
   updatedAt: string;
 }
@@ -236,6 +276,20 @@ export interface SchemaVersion {
   type: string;
   version: number;
   schema: unknown;
+  createdAt: string;
+  createdBy: string;
+  /** When the version was deprecated, or null: publishing it then gets `Deprecation` headers. */
+  deprecatedAt: string | null;
+  /** When it stops being accepted (with `afterSunset: "refuse"`), or null for never. */
+  sunsetAt: string | null;
+}
+
+/** A JSONata expression that rewrites the data of one version into the adjacent one. */
+export interface SchemaConverter {
+  type: string;
+  from: number;
+  to: number;
+  expression: string;
   createdAt: string;
   createdBy: string;
 }
@@ -275,6 +329,7 @@ export interface EventStore {
   append(
     events: CloudEvent[],
     route: (event: CloudEvent) => Routed,
+    contracts?: (EventContract | null)[],
   ): Promise<{ results: AppendResult[]; deliveries: DueDelivery[] }>;
   /** Events accepted but not yet durable: what ingest checks before taking more. */
   backlog(): number;
@@ -389,6 +444,26 @@ export interface EventStore {
   getSchemaVersion(type: string, version?: number): SchemaVersion | undefined;
   /** A type's contract changes, oldest first. */
   contractChanges(type: string): ContractChange[];
+  /** Sets a version's deprecation and sunset, recording the change. False when there is no such version. */
+  setSchemaLifecycle(
+    type: string,
+    version: number,
+    lifecycle: { deprecatedAt: string | null; sunsetAt: string | null },
+    actor: string,
+    change: Record<string, unknown>,
+  ): Promise<boolean>;
+  /** Saves (or replaces) a converter between adjacent versions, recording the change. */
+  saveConverter(converter: SchemaConverter, change: Record<string, unknown>): Promise<void>;
+  /** Deletes a converter, recording the change. False when there was none. */
+  deleteConverter(
+    type: string,
+    from: number,
+    to: number,
+    actor: string,
+    change: Record<string, unknown>,
+  ): Promise<boolean>;
+  /** A type's converters, by `from` then `to`. */
+  converters(type: string): SchemaConverter[];
 
   /** Cheap check that the store answers, for `/readyz`. */
   ping(): boolean;

@@ -84,12 +84,28 @@ describe('parseConfig: sources and precedence', () => {
       shutdownGraceMs: 1000,
       logLevel: 'warn',
       maxPendingWrites: 50,
+      unknownTypes: 'refuse',
+      publicUrl: 'https://hub.example.com',
     };
     expect(withFile(settings)).toEqual({
       ...settings,
       channels: [{ ...DEFAULT_CHANNEL, concurrency: 8 }],
       breaker: DEFAULTS.breaker,
     });
+  });
+
+  it('reads unknownTypes and publicUrl, and refuses what they cannot be', () => {
+    expect(parse({}, { JUNCTION_UNKNOWN_TYPES: 'refuse' }).unknownTypes).toBe('refuse');
+    expect(parse({}, {}).unknownTypes).toBe('accept');
+    expect(parse({}, { JUNCTION_PUBLIC_URL: 'https://hub.example.com/' }).publicUrl).toBe(
+      'https://hub.example.com',
+    );
+    expect(problemsOf(() => parse({}, { JUNCTION_UNKNOWN_TYPES: 'maybe' }))).toEqual([
+      `unknownTypes must be 'accept' or 'refuse', got "maybe" (from JUNCTION_UNKNOWN_TYPES)`,
+    ]);
+    expect(problemsOf(() => parse({}, { JUNCTION_PUBLIC_URL: 'ftp://x' }))).toEqual([
+      'publicUrl must be an http(s) URL such as https://hub.example.com, got "ftp://x" (from JUNCTION_PUBLIC_URL)',
+    ]);
   });
 
   it('reads JUNCTION_MAX_PENDING_WRITES', () => {

@@ -1291,6 +1291,7 @@ describe('SqliteStore', () => {
               seq: 1,
               event: ev('e1', { partitionkey: 'x' }),
               receivedAt: new Date(t).toISOString(),
+              contract: null,
               channel: 'default',
             },
           ]);

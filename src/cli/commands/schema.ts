@@ -6,6 +6,7 @@ import { addClientOptions, type ClientOptions, JunctionClient } from '../client.
 import { CliError, UsageError } from '../errors.js';
 import { cell, formatTable, json, print } from '../format.js';
 import { integer } from '../options.js';
+import { registerSchemaLifecycle } from './schema-lifecycle.js';
 
 /** An event type as `GET /v1/schemas` lists it; the server sends more. */
 export interface EventTypeSummary {
@@ -138,6 +139,7 @@ Examples:
   $ junction schema list`,
     );
   registerAdd(schema);
+  registerSchemaLifecycle(schema);
 
   const get = schema
     .command('get')

@@ -26,6 +26,7 @@ export interface SubscriptionInput {
   headers?: Array<[string, string]> | undefined;
   maxAttempts?: number | undefined;
   timeoutMs?: number | undefined;
+  schemaVersion?: number | undefined;
 }
 
 /**
@@ -54,6 +55,7 @@ export function buildSubscriptionRequest(input: SubscriptionInput): ApiRequest {
   if (input.format !== undefined) delivery.format = input.format;
   if (input.maxAttempts !== undefined) delivery.maxAttempts = input.maxAttempts;
   if (input.timeoutMs !== undefined) delivery.timeoutMs = input.timeoutMs;
+  if (input.schemaVersion !== undefined) delivery.schemaVersion = input.schemaVersion;
   if (Object.keys(delivery).length > 0) body.delivery = delivery;
   return { method: 'POST', path: '/v1/subscriptions', body };
 }
@@ -104,6 +106,7 @@ interface AddOptions extends ClientOptions {
   header?: Array<[string, string]>;
   maxAttempts?: number;
   timeoutMs?: number;
+  schemaVersion?: number;
   json?: boolean;
 }
 
@@ -128,6 +131,11 @@ function registerAdd(sub: Command): void {
     .option('--header <key=value>', 'extra HTTP header sent with each delivery (repeatable)', collectKeyValue)
     .option('--max-attempts <n>', 'attempts before a delivery is dead-lettered', integer({ min: 1 }))
     .option('--timeout-ms <n>', 'time to wait for the sink to answer, in milliseconds', integer({ min: 1 }))
+    .option(
+      '--schema-version <n>',
+      'receive events converted to this schema version of the (one) --type',
+      integer({ min: 1 }),
+    )
     .option('--json', 'print the created subscription as JSON');
   addClientOptions(command).addHelpText(
     'after',
@@ -149,6 +157,7 @@ Examples:
       headers: opts.header,
       maxAttempts: opts.maxAttempts,
       timeoutMs: opts.timeoutMs,
+      schemaVersion: opts.schemaVersion,
     });
     const created = await new JunctionClient(opts).send<Subscription>(request);
     if (opts.json) print(json(created));

@@ -13,10 +13,10 @@ export const eventRoutes: FastifyPluginAsync<{ hub: Hub }> = async (app, { hub }
 
   app.post('/v1/events', { bodyLimit: limits.maxBatchBytes }, async (request, reply) => {
     const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-    const { events } = parseIngest(request.headers, body, limits);
+    const { mode, events } = parseIngest(request.headers, body, limits);
     // The 202 goes out only once the append is durable: that is what `await` waits for.
-    const results = await hub.ingest(events);
-    return reply.code(202).send({ events: results });
+    const { results, headers } = await hub.ingest(events, mode === 'batch');
+    return reply.code(202).headers(headers).send({ events: results });
   });
 
   app.get('/v1/events/lookup', async (request) => {

@@ -13,11 +13,11 @@ function typePath(type: string): string {
   return `/v1/schemas/${encodeURIComponent(type)}`;
 }
 
-function versionNumber(text: string): number {
+function versionNumber(text: string, pointer = '/version'): number {
   if (!/^[1-9]\d{0,8}$/.test(text)) {
     throw ValidationError.field(
-      '/version',
-      `version must be a whole number from 1, not ${JSON.stringify(text)}`,
+      pointer,
+      `${pointer.slice(1)} must be a whole number from 1, not ${JSON.stringify(text)}`,
     );
   }
   return Number(text);
@@ -73,4 +73,40 @@ export const schemaRoutes: FastifyPluginAsync<{ hub: Hub }> = async (app, { hub 
   });
 
   app.get<TypeParams>('/v1/schemas/:type/changes', async (request) => registry.changes(request.params.type));
+
+  app.patch<{ Params: { type: string; n: string } }>('/v1/schemas/:type/versions/:n', async (request) =>
+    registry.setLifecycle(
+      request.params.type,
+      versionNumber(request.params.n),
+      bodyObject(readJsonBody(request)),
+      ADMIN_ACTOR,
+    ),
+  );
+
+  app.post<TypeParams>('/v1/schemas/:type/converters', async (request, reply) => {
+    const body = bodyObject(readJsonBody(request));
+    const converter = await registry.saveConverter(request.params.type, body, ADMIN_ACTOR);
+    return reply
+      .code(201)
+      .header('location', `${typePath(converter.type)}/converters/${converter.from}/${converter.to}`)
+      .send(converter);
+  });
+
+  app.get<TypeParams>('/v1/schemas/:type/converters', async (request) =>
+    registry.converters(request.params.type),
+  );
+
+  app.delete<{ Params: { type: string; from: string; to: string } }>(
+    '/v1/schemas/:type/converters/:from/:to',
+    async (request, reply) => {
+      const { type, from, to } = request.params;
+      await registry.deleteConverter(
+        type,
+        versionNumber(from, '/from'),
+        versionNumber(to, '/to'),
+        ADMIN_ACTOR,
+      );
+      return reply.code(204).send();
+    },
+  );
 };

@@ -94,4 +94,21 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX contract_changes_by_type ON contract_changes (type, id);
   `,
+  // 4: contracts at work: the version each event was checked against (and what was wrong under
+  // warn), version lifecycles, converters between adjacent versions, conversions on deliveries.
+  `
+  ALTER TABLE events ADD COLUMN contract TEXT;
+  ALTER TABLE deliveries ADD COLUMN conversion TEXT;
+  ALTER TABLE schema_versions ADD COLUMN deprecated_at INTEGER;
+  ALTER TABLE schema_versions ADD COLUMN sunset_at INTEGER;
+  CREATE TABLE schema_converters (
+    type TEXT NOT NULL,
+    from_version INTEGER NOT NULL,
+    to_version INTEGER NOT NULL,
+    expression TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    created_by TEXT NOT NULL,
+    PRIMARY KEY (type, from_version, to_version)
+  ) WITHOUT ROWID;
+  `,
 ];

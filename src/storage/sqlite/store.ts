@@ -14,10 +14,12 @@ import type {
   Attempt,
   AttemptResult,
   ContractChange,
+  Conversion,
   Delivery,
   DeliveryStatus,
   DueDelivery,
   DuePage,
+  EventContract,
   EventStore,
   EventType,
   Lane,
@@ -25,6 +27,7 @@ import type {
   Replay,
   ReplayDelivery,
   Routed,
+  SchemaConverter,
   SchemaVersion,
   StoredEvent,
   Subscription,
@@ -41,6 +44,7 @@ interface DeliveryRow {
   replay_id: string | null;
   batch_id: string | null;
   webhook_id: string;
+  conversion: string | null;
   status: DeliveryStatus;
   attempts: number;
   budget_attempts: number;
@@ -55,6 +59,7 @@ interface EventRow {
   seq: number;
   body: string;
   received_at: number;
+  contract: string | null;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -71,6 +76,7 @@ function toDelivery(r: DeliveryRow): Delivery {
     replayId: r.replay_id,
     batchId: r.batch_id,
     webhookId: r.webhook_id,
+    conversion: r.conversion === null ? null : (JSON.parse(r.conversion) as Conversion),
     status: r.status,
     attempts: r.attempts,
     budgetAttempts: r.budget_attempts,
@@ -89,7 +95,12 @@ function orderKeyOf(sub: Subscription, event: CloudEvent): string | null {
 }
 
 function toStoredEvent(r: EventRow): StoredEvent {
-  return { seq: r.seq, event: JSON.parse(r.body) as CloudEvent, receivedAt: iso(r.received_at) };
+  return {
+    seq: r.seq,
+    event: JSON.parse(r.body) as CloudEvent,
+    receivedAt: iso(r.received_at),
+    contract: r.contract === null ? null : (JSON.parse(r.contract) as EventContract),
+  };
 }
 
 /** Opens (creating if needed) the store under `dataDir` and brings its schema up to date. */
@@ -137,11 +148,11 @@ export class SqliteStore implements EventStore {
       lanes: db.prepare(
         'SELECT DISTINCT subscription_id, channel FROM deliveries WHERE next_attempt_at IS NOT NULL',
       ),
-      eventBodyBySeq: db.prepare('SELECT seq, body, received_at FROM events WHERE seq = ?'),
+      eventBodyBySeq: db.prepare('SELECT seq, body, received_at, contract FROM events WHERE seq = ?'),
       // In (received_at, seq) order, the order of the events_by_time index, after a cursor: each
       // page reads only its own rows however long the range.
       eventsInRange: db.prepare(
-        `SELECT seq, body, received_at, channel FROM events
+        `SELECT seq, body, received_at, contract, channel FROM events
          WHERE (received_at, seq) > (?, ?) AND received_at < ? ORDER BY received_at, seq LIMIT ?`,
       ),
       receivedAtOf: db.prepare('SELECT received_at FROM events WHERE seq = ?'),
@@ -175,7 +186,9 @@ export class SqliteStore implements EventStore {
       ),
       getSubscription: db.prepare('SELECT body FROM subscriptions WHERE id = ?'),
       listSubscriptions: db.prepare('SELECT body FROM subscriptions ORDER BY id'),
-      eventByKey: db.prepare('SELECT seq, body, received_at FROM events WHERE source = ? AND id = ?'),
+      eventByKey: db.prepare(
+        'SELECT seq, body, received_at, contract FROM events WHERE source = ? AND id = ?',
+      ),
       eventBySeq: db.prepare('SELECT seq, source, id, type FROM events WHERE seq = ?'),
       deliveryById: db.prepare('SELECT * FROM deliveries WHERE id = ?'),
       deliveriesOfEvent: db.prepare('SELECT * FROM deliveries WHERE event_seq = ? ORDER BY id'),
@@ -187,6 +200,9 @@ export class SqliteStore implements EventStore {
       schemaVersion: db.prepare('SELECT * FROM schema_versions WHERE type = ? AND version = ?'),
       latestSchema: db.prepare('SELECT * FROM schema_versions WHERE type = ? ORDER BY version DESC LIMIT 1'),
       contractChanges: db.prepare('SELECT * FROM contract_changes WHERE type = ? ORDER BY id'),
+      converters: db.prepare(
+        'SELECT * FROM schema_converters WHERE type = ? ORDER BY from_version, to_version',
+      ),
     };
   }
 
@@ -197,18 +213,21 @@ export class SqliteStore implements EventStore {
   async append(
     events: CloudEvent[],
     route: (event: CloudEvent) => Routed,
+    contracts?: (EventContract | null)[],
   ): Promise<{ results: AppendResult[]; deliveries: DueDelivery[] }> {
     this.guard();
     const now = Date.now();
     // Routing and serialising happen here, so the writer thread only writes.
-    const rows: NewEvent[] = events.map((event) => {
+    const rows: NewEvent[] = events.map((event, i) => {
       const { channel, subscriptions } = route(event);
+      const contract = contracts?.[i] ?? null;
       return {
         source: event.source,
         id: event.id,
         type: event.type,
         channel,
         body: eventJson(event),
+        contract: contract === null ? null : JSON.stringify(contract),
         deliveries: subscriptions.map((sub) => ({
           id: newId('dlv', now),
           webhookId: newId('msg', now),
@@ -227,7 +246,7 @@ export class SqliteStore implements EventStore {
         return;
       }
       results.push({ source: event.source, id: event.id, status: 'accepted' });
-      const stored: StoredEvent = { seq, event, receivedAt: iso(now) };
+      const stored: StoredEvent = { seq, event, receivedAt: iso(now), contract: contracts?.[i] ?? null };
       for (const d of rows[i]!.deliveries) {
         deliveries.push({
           delivery: {
@@ -239,6 +258,7 @@ export class SqliteStore implements EventStore {
             replayId: null,
             batchId: null,
             webhookId: d.webhookId,
+            conversion: null,
             status: 'pending',
             attempts: 0,
             budgetAttempts: 0,
@@ -388,6 +408,7 @@ export class SqliteStore implements EventStore {
       lastError,
       holdKey: result.kind === 'dead' && result.holdKey === true,
       batchId: result.kind === 'retry' ? (result.batchId ?? null) : null,
+      conversion: result.conversion ? JSON.stringify(result.conversion) : null,
       now: Date.now(),
     });
   }
@@ -545,7 +566,15 @@ export class SqliteStore implements EventStore {
       now,
     })) as number | null;
     if (version === null) return null;
-    return { type: settings.type, version, schema, createdAt: iso(now), createdBy: actor };
+    return {
+      type: settings.type,
+      version,
+      schema,
+      createdAt: iso(now),
+      createdBy: actor,
+      deprecatedAt: null,
+      sunsetAt: null,
+    };
   }
 
   async saveEventType(settings: EventType, actor: string, change: Record<string, unknown>): Promise<void> {
@@ -598,6 +627,80 @@ export class SqliteStore implements EventStore {
     }));
   }
 
+  async setSchemaLifecycle(
+    type: string,
+    version: number,
+    lifecycle: { deprecatedAt: string | null; sunsetAt: string | null },
+    actor: string,
+    change: Record<string, unknown>,
+  ): Promise<boolean> {
+    this.guard();
+    const ms = (t: string | null) => (t === null ? null : Date.parse(t));
+    return (await this.writer.run({
+      kind: 'setLifecycle',
+      type,
+      version,
+      deprecatedAt: ms(lifecycle.deprecatedAt),
+      sunsetAt: ms(lifecycle.sunsetAt),
+      actor,
+      change: JSON.stringify(change),
+      now: Date.now(),
+    })) as boolean;
+  }
+
+  async saveConverter(c: SchemaConverter, change: Record<string, unknown>): Promise<void> {
+    this.guard();
+    await this.writer.run({
+      kind: 'saveConverter',
+      type: c.type,
+      from: c.from,
+      to: c.to,
+      expression: c.expression,
+      actor: c.createdBy,
+      change: JSON.stringify(change),
+      now: Date.parse(c.createdAt),
+    });
+  }
+
+  async deleteConverter(
+    type: string,
+    from: number,
+    to: number,
+    actor: string,
+    change: Record<string, unknown>,
+  ): Promise<boolean> {
+    this.guard();
+    return (await this.writer.run({
+      kind: 'deleteConverter',
+      type,
+      from,
+      to,
+      actor,
+      change: JSON.stringify(change),
+      now: Date.now(),
+    })) as boolean;
+  }
+
+  converters(type: string): SchemaConverter[] {
+    return (
+      this.stmt.converters.all(type) as {
+        type: string;
+        from_version: number;
+        to_version: number;
+        expression: string;
+        created_at: number;
+        created_by: string;
+      }[]
+    ).map((r) => ({
+      type: r.type,
+      from: r.from_version,
+      to: r.to_version,
+      expression: r.expression,
+      createdAt: iso(r.created_at),
+      createdBy: r.created_by,
+    }));
+  }
+
   ping(): boolean {
     if (!this.writer.healthy) return false;
     try {
@@ -621,6 +724,8 @@ interface SchemaVersionRow {
   schema: string;
   created_at: number;
   created_by: string;
+  deprecated_at: number | null;
+  sunset_at: number | null;
 }
 
 function toSchemaVersion(r: SchemaVersionRow): SchemaVersion {
@@ -630,6 +735,8 @@ function toSchemaVersion(r: SchemaVersionRow): SchemaVersion {
     schema: JSON.parse(r.schema) as unknown,
     createdAt: iso(r.created_at),
     createdBy: r.created_by,
+    deprecatedAt: r.deprecated_at === null ? null : iso(r.deprecated_at),
+    sunsetAt: r.sunset_at === null ? null : iso(r.sunset_at),
   };
 }
 

@@ -14,6 +14,8 @@ export interface NewEvent {
   channel: string;
   /** The event as JSON text, serialised on the main thread. */
   body: string;
+  /** The event's EventContract as JSON text, or null for a type with no schema. */
+  contract: string | null;
   deliveries: NewDelivery[];
 }
 
@@ -44,6 +46,8 @@ export type WriteOp =
       holdKey: boolean;
       /** The failed batch whose retry this delivery waits for. */
       batchId: string | null;
+      /** The conversion the event went through for this attempt, as JSON text, or null. */
+      conversion: string | null;
       now: number;
     }
   | { kind: 'saveSubscription'; id: string; body: string }
@@ -73,7 +77,36 @@ export type WriteOp =
       change: string;
       now: number;
     }
-  | { kind: 'saveEventType'; type: string; settings: string; actor: string; change: string; now: number };
+  | { kind: 'saveEventType'; type: string; settings: string; actor: string; change: string; now: number }
+  | {
+      kind: 'setLifecycle';
+      type: string;
+      version: number;
+      deprecatedAt: number | null;
+      sunsetAt: number | null;
+      actor: string;
+      change: string;
+      now: number;
+    }
+  | {
+      kind: 'saveConverter';
+      type: string;
+      from: number;
+      to: number;
+      expression: string;
+      actor: string;
+      change: string;
+      now: number;
+    }
+  | {
+      kind: 'deleteConverter';
+      type: string;
+      from: number;
+      to: number;
+      actor: string;
+      change: string;
+      now: number;
+    };
 
 /**
  * What each op returns: the new sequence numbers (null for a duplicate), a flag, the ids redriven or
@@ -109,7 +142,7 @@ export class Writer {
   constructor(private readonly db: Database.Database) {
     this.stmt = {
       insertEvent: db.prepare(
-        'INSERT INTO events (source, id, type, channel, body, received_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+        'INSERT INTO events (source, id, type, channel, body, received_at, contract) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
       ),
       insertDelivery: db.prepare(
         `INSERT INTO deliveries (id, subscription_id, event_seq, channel, order_key, replay_id, webhook_id, status,
@@ -128,7 +161,7 @@ export class Writer {
            status = CASE WHEN status IN ('pending', 'retrying') THEN ? ELSE status END,
            next_attempt_at = CASE WHEN status IN ('pending', 'retrying') THEN ? ELSE next_attempt_at END,
            last_error = CASE WHEN status IN ('pending', 'retrying') THEN ? ELSE last_error END,
-           dead_blocks = ?, batch_id = ?
+           dead_blocks = ?, batch_id = ?, conversion = COALESCE(?, conversion)
          WHERE id = ?`,
       ),
       saveSubscription: db.prepare(
@@ -180,6 +213,17 @@ export class Writer {
         'INSERT INTO event_types (type, body) VALUES (?, ?) ON CONFLICT (type) DO UPDATE SET body = excluded.body',
       ),
       insertChange: db.prepare('INSERT INTO contract_changes (type, at, actor, change) VALUES (?, ?, ?, ?)'),
+      setLifecycle: db.prepare(
+        'UPDATE schema_versions SET deprecated_at = ?, sunset_at = ? WHERE type = ? AND version = ?',
+      ),
+      saveConverter: db.prepare(
+        `INSERT INTO schema_converters (type, from_version, to_version, expression, created_at, created_by)
+         VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (type, from_version, to_version) DO UPDATE SET
+           expression = excluded.expression, created_at = excluded.created_at, created_by = excluded.created_by`,
+      ),
+      deleteConverter: db.prepare(
+        'DELETE FROM schema_converters WHERE type = ? AND from_version = ? AND to_version = ?',
+      ),
     };
     // better-sqlite3 turns a transaction function called inside another into a savepoint, so one
     // failing op rolls back alone and the rest of the batch still commits.
@@ -213,7 +257,7 @@ export class Writer {
     switch (op.kind) {
       case 'append':
         return op.events.map((e) => {
-          const info = s.insertEvent.run(e.source, e.id, e.type, e.channel, e.body, op.now);
+          const info = s.insertEvent.run(e.source, e.id, e.type, e.channel, e.body, op.now, e.contract);
           if (info.changes === 0) return null;
           const seq = Number(info.lastInsertRowid);
           for (const d of e.deliveries) {
@@ -252,6 +296,7 @@ export class Writer {
           op.lastError,
           op.holdKey ? 1 : 0,
           op.batchId,
+          op.conversion,
           op.deliveryId,
         );
         return null;
@@ -323,6 +368,20 @@ export class Writer {
         s.saveEventType.run(op.type, op.settings);
         s.insertChange.run(op.type, op.now, op.actor, op.change);
         return null;
+      case 'setLifecycle': {
+        const found = s.setLifecycle.run(op.deprecatedAt, op.sunsetAt, op.type, op.version).changes > 0;
+        if (found) s.insertChange.run(op.type, op.now, op.actor, op.change);
+        return found;
+      }
+      case 'saveConverter':
+        s.saveConverter.run(op.type, op.from, op.to, op.expression, op.now, op.actor);
+        s.insertChange.run(op.type, op.now, op.actor, op.change);
+        return null;
+      case 'deleteConverter': {
+        const found = s.deleteConverter.run(op.type, op.from, op.to).changes > 0;
+        if (found) s.insertChange.run(op.type, op.now, op.actor, op.change);
+        return found;
+      }
     }
   }
 }
