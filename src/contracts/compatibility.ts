@@ -6,10 +6,10 @@
  * writer schema accepts also accepted by the reader schema?", and errs on the side of "no": a refusal it cannot
  * justify is a nuisance, an acceptance it cannot justify would break consumers.
  */
-import { type BreakingChange, type CheckOptions, Comparison } from './schema-compare.js';
+import { type BreakingChange, type CheckOptions, Comparison, type Labels } from './schema-compare.js';
 import type { JsonSchema } from './schema-walk.js';
 
-export type { BreakingChange, CheckOptions } from './schema-compare.js';
+export type { BreakingChange, CheckOptions, Labels } from './schema-compare.js';
 export type { JsonSchema } from './schema-walk.js';
 
 export type CompatibilityMode =
@@ -41,7 +41,8 @@ export class UnknownCompatibilityModeError extends Error {
 
 /**
  * Changes that make data valid under `writer` invalid under `reader`: can `reader` read everything `writer`
- * accepts? An empty array means yes (as far as the checker can prove).
+ * accepts? An empty array means yes (as far as the checker can prove). `labels` name the two schemas in the
+ * messages, such as "data written with version 2" and "version 5".
  *
  * @example
  * readerBreaks({ type: 'integer' }, { type: 'number' }); // []
@@ -51,11 +52,9 @@ export function readerBreaks(
   writer: JsonSchema,
   reader: JsonSchema,
   options: CheckOptions = {},
+  labels: Labels = { writer: 'the writer schema', reader: 'the reader schema' },
 ): BreakingChange[] {
-  return new Comparison(writer, reader, options, {
-    writer: 'the writer schema',
-    reader: 'the reader schema',
-  }).run();
+  return new Comparison(writer, reader, options, labels).run();
 }
 
 /**

@@ -562,6 +562,67 @@ export function openApiDocument(version: string) {
           },
         },
       },
+      '/v1/schemas/{type}/diff': {
+        parameters: [typeParam],
+        get: {
+          summary:
+            'Compare two versions of a type: the JSON Patch (RFC 6902) from one to the other, and whether each reads data written with the other',
+          description:
+            '`from` may be greater than `to`. `required`, `enum` and an array `type` are compared as sets: the patch ' +
+            'turns `from` into `to` up to their order. Each operation carries a `summary` and, for `remove` and ' +
+            '`replace`, the `oldValue`. `backward`: can `to` read data written with `from`; `forward`: the reverse; ' +
+            "both under the type's optionalFriendly setting.",
+          parameters: [
+            { name: 'from', in: 'query', required: true, schema: { type: 'integer', minimum: 1 } },
+            { name: 'to', in: 'query', required: true, schema: { type: 'integer', minimum: 1 } },
+          ],
+          responses: {
+            200: json({
+              type: 'object',
+              required: ['type', 'from', 'to', 'changes', 'compatibility'],
+              properties: {
+                type: { type: 'string' },
+                from: { type: 'integer' },
+                to: { type: 'integer' },
+                changes: {
+                  type: 'array',
+                  items: {
+                    type: 'object',
+                    required: ['op', 'path', 'summary'],
+                    properties: {
+                      op: { enum: ['add', 'remove', 'replace', 'move'] },
+                      path: { type: 'string', description: 'JSON pointer into the schema' },
+                      from: { type: 'string', description: '`move` only' },
+                      value: { description: '`add` and `replace`' },
+                      oldValue: { description: '`remove` and `replace`: the value before' },
+                      summary: { type: 'string' },
+                    },
+                  },
+                },
+                compatibility: {
+                  type: 'object',
+                  required: ['backward', 'forward'],
+                  properties: Object.fromEntries(
+                    ['backward', 'forward'].map((direction) => [
+                      direction,
+                      {
+                        type: 'object',
+                        required: ['compatible', 'changes'],
+                        properties: {
+                          compatible: { type: 'boolean' },
+                          changes: { type: 'array', items: ref('SchemaChange') },
+                        },
+                      },
+                    ]),
+                  ),
+                },
+              },
+            }),
+            400: problem,
+            404: problem,
+          },
+        },
+      },
       '/v1/schemas/{type}/changes': {
         parameters: [typeParam],
         get: {

@@ -1,4 +1,4 @@
-/** `junction schema`: register, show, list and check event type schemas in the registry. */
+/** `junction schema`: register, show, list, check and diff event type schemas in the registry. */
 import { readFile } from 'node:fs/promises';
 import { type Command, Option } from 'commander';
 import { COMPATIBILITY_MODES } from '../../contracts/compatibility.js';
@@ -6,6 +6,7 @@ import { addClientOptions, type ClientOptions, JunctionClient } from '../client.
 import { CliError, UsageError } from '../errors.js';
 import { cell, formatTable, json, print } from '../format.js';
 import { integer } from '../options.js';
+import { breakingChangeLine, registerDiff } from './schema-diff.js';
 import { registerSchemaLifecycle } from './schema-lifecycle.js';
 
 /** An event type as `GET /v1/schemas` lists it; the server sends more. */
@@ -60,15 +61,7 @@ export function formatEventTypes(types: EventTypeSummary[]): string {
 /** Lays out a check's verdict: one line, then one line per breaking change. */
 export function formatCheck(type: string, answer: CheckAnswer): string {
   if (answer.compatible) return `compatible with ${type}`;
-  return [
-    `incompatible with ${type}:`,
-    // The hub's messages start with the pointer; it is shown once, with the kind after it.
-    ...answer.changes.map((c) => {
-      const pointer = c.pointer || '/';
-      const message = c.message.startsWith(`${pointer}: `) ? c.message.slice(pointer.length + 2) : c.message;
-      return `  ${pointer} (${c.kind}): ${message}`;
-    }),
-  ].join('\n');
+  return [`incompatible with ${type}:`, ...answer.changes.map(breakingChangeLine)].join('\n');
 }
 
 function schemaPath(type: string): string {
@@ -124,7 +117,7 @@ Examples:
   });
 }
 
-/** Adds `junction schema add|get|list|check` to the program. */
+/** Adds `junction schema add|get|list|check|diff` to the program. */
 export function registerSchema(program: Command): void {
   const schema = program
     .command('schema')
@@ -136,6 +129,7 @@ Examples:
   $ junction schema add com.acme.order.created order.schema.json
   $ junction schema check com.acme.order.created order-v2.schema.json
   $ junction schema get com.acme.order.created --version 1
+  $ junction schema diff com.acme.order.created 1 2
   $ junction schema list`,
     );
   registerAdd(schema);
@@ -202,4 +196,6 @@ Example:
       if (!answer.compatible) throw new CliError(`the schema is not compatible with ${type}`, 1);
     },
   );
+
+  registerDiff(schema);
 }

@@ -23,6 +23,31 @@ function versionNumber(text: string, pointer = '/version'): number {
   return Number(text);
 }
 
+/** Reads the `from` and `to` query parameters of a diff, naming each one that is missing or wrong. */
+function diffVersions(query: Record<string, unknown>): { from: number; to: number } {
+  const errors: { pointer: string; message: string }[] = [];
+  const read = (name: 'from' | 'to'): number => {
+    const text = query[name];
+    if (typeof text === 'string' && /^[1-9]\d{0,8}$/.test(text)) return Number(text);
+    errors.push({
+      pointer: `/${name}`,
+      message:
+        text === undefined
+          ? `query parameter ${name} is required: a version number from 1`
+          : `query parameter ${name} must be one whole number from 1, not ${JSON.stringify(text)}`,
+    });
+    return 0;
+  };
+  const versions = { from: read('from'), to: read('to') };
+  if (errors.length > 0) {
+    throw new ValidationError(
+      `give the two versions to compare as ?from=N&to=M; ${errors.map((e) => e.message).join('; ')}`,
+      { errors },
+    );
+  }
+  return versions;
+}
+
 /** The schema registry: event types, their versioned JSON Schemas, and compatibility checks. */
 export const schemaRoutes: FastifyPluginAsync<{ hub: Hub }> = async (app, { hub }) => {
   const registry = hub.registry;
@@ -70,6 +95,11 @@ export const schemaRoutes: FastifyPluginAsync<{ hub: Hub }> = async (app, { hub 
     const mode =
       body.compatibility === undefined ? undefined : parseMode(body.compatibility, '/compatibility');
     return registry.check(request.params.type, body.schema, mode);
+  });
+
+  app.get<TypeParams>('/v1/schemas/:type/diff', async (request) => {
+    const { from, to } = diffVersions(request.query as Record<string, unknown>);
+    return registry.diff(request.params.type, from, to);
   });
 
   app.get<TypeParams>('/v1/schemas/:type/changes', async (request) => registry.changes(request.params.type));
