@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../core/version.js';
 import { registerChannels } from './commands/channels.js';
+import { registerCodegen } from './commands/codegen.js';
 import { registerDlq } from './commands/dlq.js';
 import { registerEndpoints } from './commands/endpoints.js';
 import { registerEvents } from './commands/events.js';
@@ -35,6 +36,7 @@ export function createProgram(): Command {
   registerPublish(program);
   registerSub(program);
   registerSchema(program);
+  registerCodegen(program);
   registerDlq(program);
   registerReplay(program);
   registerEvents(program);

@@ -14,6 +14,7 @@ import { UnauthorizedError } from '../core/errors.js';
 import { keyChecker } from '../governance/admin-key.js';
 import type { Hub } from './hub.js';
 import { errorHandler, sendProblem } from './problem.js';
+import { catalogRoutes } from './routes/catalog.js';
 import { channelRoutes } from './routes/channels.js';
 import { deadLetterRoutes } from './routes/dead-letters.js';
 import { eventRoutes } from './routes/events.js';
@@ -96,6 +97,7 @@ export function buildApp({ hub, adminKey, logger }: AppOptions): FastifyInstance
     v1.register(channelRoutes, { hub });
     v1.register(schemaRoutes, { hub });
     v1.register(metricsRoutes, { hub });
+    v1.register(catalogRoutes, { hub });
   });
   return app;
 }

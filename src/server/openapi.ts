@@ -649,6 +649,25 @@ export function openApiDocument(version: string) {
           },
         },
       },
+      '/v1/catalog/asyncapi.json': {
+        get: {
+          summary: 'The event catalog as an AsyncAPI 3.0.0 document',
+          description:
+            'Every registered event type as a message with its latest schema (multi-format, ' +
+            '`application/schema+json;version=draft-2020-12`), CloudEvents binary-mode headers and example; ' +
+            "its channel (the type's `channel` setting, else the routing configuration's); a `receive` " +
+            'operation for producers publishing it and a `send` operation per subscription taking it. ' +
+            'Sinks appear as their origin only.',
+          responses: {
+            200: json({
+              type: 'object',
+              required: ['asyncapi', 'info', 'channels', 'operations', 'components'],
+              properties: { asyncapi: { const: '3.0.0' } },
+            }),
+            401: problem,
+          },
+        },
+      },
     },
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },

@@ -1,0 +1,20 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { buildAsyncApi } from '../../contracts/asyncapi.js';
+import { VERSION } from '../../core/version.js';
+import type { Hub } from '../hub.js';
+
+/** The event catalog: the registry, the channels and the subscriptions as one AsyncAPI document. */
+export const catalogRoutes: FastifyPluginAsync<{ hub: Hub }> = async (app, { hub }) => {
+  app.get('/v1/catalog/asyncapi.json', async () => {
+    const types = hub.registry.listTypes().map((summary) => {
+      const { latest, latestVersion: _latestVersion, ...eventType } = hub.registry.describe(summary.type);
+      return { eventType, latest };
+    });
+    return buildAsyncApi({
+      version: VERSION,
+      types,
+      subscriptions: hub.listSubscriptions(),
+      routedChannel: (type) => hub.channels.of(type).name,
+    });
+  });
+};
