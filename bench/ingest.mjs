@@ -2,7 +2,9 @@
  * Ingest throughput: 50 keep-alive connections, each posting one ~1 KiB structured CloudEvent per
  * request with a fresh id, for a fixed time; first against a bare node:http server that reads the
  * body and answers 202 (the baseline), then against Junction with no subscriptions, where every 202
- * means the event is durable (SQLite WAL, synchronous=FULL, group commit on a writer thread).
+ * means the event is durable (SQLite WAL, synchronous=FULL, group commit on a writer thread), and
+ * last against Junction with the event's type under contract (a registered JSON Schema of the order,
+ * `validation: enforce`), which prints what checking every event costs beside the run without.
  *
  *   npm run bench:ingest                      # 15 s per target after a 3 s warm-up
  *   node bench/ingest.mjs --seconds 5 --warmup 1 --connections 50
@@ -39,7 +41,65 @@ const CPU_PROF = process.env.BENCH_CPU_PROF || undefined;
 /** A file for the hub's writer-thread commit statistics (helpers/commit-probe.mjs). */
 const COMMIT_PROBE = process.env.BENCH_COMMIT_PROBE || undefined;
 
-const makeBody = eventTemplate({ source: SOURCE, type: 'com.acme.order.created' });
+const TYPE = 'com.acme.order.created';
+const makeBody = eventTemplate({ source: SOURCE, type: TYPE });
+
+/** The bench order's contract: what a team would register for it, closed and with bounds. */
+const ORDER_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['orderId', 'customer', 'currency', 'total', 'lines'],
+  properties: {
+    sentAt: { type: 'integer' },
+    orderId: { type: 'string', pattern: '^ord_[0-9A-Z]{20}$' },
+    customer: {
+      type: 'object',
+      required: ['id', 'email'],
+      properties: {
+        id: { type: 'string' },
+        email: { type: 'string', maxLength: 254 },
+        tier: { enum: ['standard', 'silver', 'gold'] },
+        region: { type: 'string' },
+      },
+    },
+    currency: { enum: ['EUR', 'USD', 'GBP'] },
+    total: { type: 'number', minimum: 0 },
+    lines: {
+      type: 'array',
+      minItems: 1,
+      items: {
+        type: 'object',
+        required: ['sku', 'qty', 'price'],
+        properties: {
+          sku: { type: 'string' },
+          name: { type: 'string' },
+          qty: { type: 'integer', minimum: 1 },
+          price: { type: 'number', minimum: 0 },
+        },
+      },
+    },
+    shipping: { $ref: '#/$defs/shipping' },
+    note: { type: 'string' },
+  },
+  $defs: {
+    shipping: {
+      type: 'object',
+      properties: {
+        method: { enum: ['standard', 'express'] },
+        address: {
+          type: 'object',
+          required: ['line1', 'city', 'country'],
+          properties: {
+            line1: { type: 'string' },
+            city: { type: 'string' },
+            postcode: { type: 'string' },
+            country: { type: 'string', minLength: 2, maxLength: 2 },
+          },
+        },
+      },
+    },
+  },
+};
 
 /**
  * Runs autocannon against `url` for `seconds`, every request carrying the id `${tag}-${n}` with
@@ -172,8 +232,28 @@ async function main() {
       `hub exit code ${code}`,
   );
 
+  // Junction again, the type under contract: every event validated before it is acknowledged.
+  const checked = await startJunction({});
+  const registered = await fetch(`${checked.url}/v1/schemas/${encodeURIComponent(TYPE)}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ schema: ORDER_SCHEMA, validation: 'enforce' }),
+  });
+  if (registered.status !== 201) throw new Error(`could not register the schema: ${await registered.text()}`);
+  await load(checked.url, 'warm', WARMUP);
+  meter = cpuMeter({ server: checked.pid, loadgen: process.pid });
+  meter.start();
+  const checkedRun = await load(checked.url, 'run', SECONDS);
+  const contract = summarise('contract', checkedRun, SECONDS, meter.stop());
+  console.log(line(contract));
+  await checked.stop();
+  checked.cleanup();
+
   const ratio = junction.rate / base.rate;
-  const failed = failures(junction) + failures(base) > 0 || lookups.missing > 0 || !countOk;
+  const failed =
+    failures(junction) + failures(base) + failures(contract) > 0 || lookups.missing > 0 || !countOk;
+  if (failures(contract) > 0)
+    console.log(`FAIL: with the contract, junction answered ${JSON.stringify(contract.statusCodes)}`);
   if (failures(junction) > 0)
     console.log(
       `FAIL: junction answered ${JSON.stringify(junction.statusCodes)}, ${junction.errors} errors, ${junction.timeouts} timeouts, ${junction.mismatches} bodies without "accepted"`,
@@ -186,6 +266,10 @@ async function main() {
     `ingest: junction ${Math.round(junction.rate)} req/s (p50 ${junction.p50} ms, p99 ${junction.p99} ms), ` +
       `baseline ${Math.round(base.rate)} req/s (p50 ${base.p50} ms, p99 ${base.p99} ms), ` +
       `ratio ${round(ratio, 2).toFixed(2)} (target >= ${TARGET_RATIO})${ratio >= TARGET_RATIO ? '' : ' MISSED'}`,
+  );
+  console.log(
+    `contract: junction validating every event ${Math.round(contract.rate)} req/s (p99 ${contract.p99} ms), ` +
+      `${round(contract.rate / junction.rate, 2).toFixed(2)} of junction without (${Math.round(junction.rate)} req/s)`,
   );
   return failed ? 1 : 0;
 }

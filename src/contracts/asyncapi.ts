@@ -4,6 +4,7 @@
  * each subscription the hub sends it to. Built from data alone, so the route and tests share it.
  */
 import type { EventType, SchemaVersion, Subscription } from '../storage/ports.js';
+import { pinnedVersion } from './conversion.js';
 import { rebaseRefs, under } from './schema-refs.js';
 import { isObject } from './schema-walk.js';
 
@@ -30,6 +31,8 @@ export interface CatalogInput {
   subscriptions: Pick<Subscription, 'id' | 'status' | 'types' | 'filters' | 'sink' | 'delivery'>[];
   /** The channel the hub's routing configuration gives a type (`hub.channels.of(type).name`). */
   routedChannel: (type: string) => string;
+  /** A registered version, for subscriptions pinned to one other than the latest. */
+  schemaVersion?: (type: string, version: number) => SchemaVersion | undefined;
 }
 
 type Json = Record<string, unknown>;
@@ -61,7 +64,25 @@ export function buildAsyncApi(input: CatalogInput): Json {
   const messageKeys = new Keys();
   const operationKeys = new Keys();
   /** Per event type: where its message is, for the operations that take it. */
-  const placed = new Map<string, { channel: string; message: string }>();
+  const placed = new Map<
+    string,
+    { channel: string; message: string; eventType: EventType; latest: number | null }
+  >();
+  /**
+   * The message of an earlier version, for a subscription pinned to it: added to the type's channel
+   * on first use, its schema beside the latest one's.
+   */
+  const pinnedMessage = (where: { channel: string; message: string; eventType: EventType }, n: number) => {
+    const key = `${where.message}.v${n}`;
+    if (messages[key]) return key;
+    const version = input.schemaVersion?.(where.eventType.type, n);
+    if (!version) return undefined;
+    const at = `#/components/schemas/${key}/schema`;
+    schemas[key] = { schemaFormat: PAYLOAD_SCHEMA_FORMAT, schema: rebaseRefs(version.schema, under(at)) };
+    messages[key] = messageOf(where.eventType, version, where.message);
+    (channels[where.channel]!.messages as Json)[key] = { $ref: `#/components/messages/${key}` };
+    return key;
+  };
 
   const types = [...input.types].sort((a, b) => compare(a.eventType.type, b.eventType.type));
   for (const { eventType, latest } of types) {
@@ -80,7 +101,7 @@ export function buildAsyncApi(input: CatalogInput): Json {
     messages[message] = messageOf(eventType, latest, message);
     const inChannel = channelMessages(channels, channel, channelName);
     inChannel[message] = { $ref: `#/components/messages/${message}` };
-    placed.set(type, { channel, message });
+    placed.set(type, { channel, message, eventType, latest: latest?.version ?? null });
     operations[operationKeys.for(`ingest:${type}`, `ingest.${message}`)] = {
       action: 'receive',
       title: `Publish ${type}`,
@@ -99,13 +120,18 @@ export function buildAsyncApi(input: CatalogInput): Json {
       const where = placed.get(type);
       if (!where) continue;
       const filtered = sub.filters.length > 0 ? ' (only events its filters match)' : '';
+      // A subscription pinned to another version receives that version's message, converted.
+      const pin = pinnedVersion(sub, type);
+      const message =
+        (pin !== undefined && pin !== where.latest && pinnedMessage(where, pin)) || where.message;
       operations[operationKeys.for(`deliver:${sub.id}:${type}`, `deliver.${sub.id}.${where.message}`)] = {
         action: 'send',
         title: `Deliver ${type} to ${sub.id}`,
         summary: `The hub sends ${type} to subscription ${sub.id} at ${origin}${filtered}.`,
         channel: { $ref: `#/channels/${where.channel}` },
-        messages: [{ $ref: `#/channels/${where.channel}/messages/${where.message}` }],
+        messages: [{ $ref: `#/channels/${where.channel}/messages/${message}` }],
         'x-junction-subscription': sub.id,
+        ...(pin === undefined ? {} : { 'x-junction-pinned-version': pin }),
         'x-junction-status': sub.status,
         'x-junction-sink-origin': origin,
         'x-junction-format': sub.delivery.format,

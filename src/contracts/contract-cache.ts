@@ -3,8 +3,10 @@
  * in memory, with validators compiled once per version. A write through the registry drops the
  * type's entry; the next read loads it again from the store.
  */
-import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
+import type { ValidateFunction } from 'ajv';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { EventStore, EventType, SchemaConverter, SchemaVersion } from '../storage/ports.js';
+import { newAjv } from './ajv.js';
 import { withTypeDefaults } from './type-defaults.js';
 
 /** A registered type as ingest needs it; only types with at least one version have one. */
@@ -58,8 +60,14 @@ export class ContractCache {
     let validate = this.validators.get(key);
     if (!validate) {
       // One Ajv per version: two versions of a type usually share an `$id`, which one instance refuses.
-      const ajv = new Ajv2020({ allErrors: true, strict: false, validateFormats: false });
-      validate = ajv.compile(version.schema as object | boolean);
+      try {
+        validate = newAjv().compile(version.schema as object | boolean);
+      } catch {
+        // Registered before patterns were held to RE2: JavaScript's engine still runs it.
+        validate = new Ajv2020({ allErrors: true, strict: false, validateFormats: false }).compile(
+          version.schema as object | boolean,
+        );
+      }
       this.validators.set(key, validate);
     }
     return validate;

@@ -4,14 +4,29 @@
  * validated against the pinned version. An event that cannot be converted is never sent as it is.
  */
 import type { CloudEvent } from '../core/event.js';
-import type { Conversion, SchemaConverter, StoredEvent } from '../storage/ports.js';
+import type { Conversion, SchemaConverter, StoredEvent, Subscription } from '../storage/ports.js';
 import type { ContractCache } from './contract-cache.js';
+import { hasJsonData } from './ingest-check.js';
 import { type CompiledExpression, compileExpression, evaluateWithin } from './jsonata-budget.js';
 import { versionUri } from './version-uri.js';
 
 export type ConversionResult =
   | { ok: true; event: CloudEvent; conversion: Conversion | null }
   | { ok: false; reason: string };
+
+/**
+ * The version of `type` the subscription is pinned to, if any: one number pins the single type
+ * the subscription takes, an object pins per type.
+ */
+export function pinnedVersion(
+  sub: Pick<Subscription, 'types' | 'delivery'>,
+  type: string,
+): number | undefined {
+  const pin = sub.delivery.schemaVersion;
+  if (pin === null || pin === undefined) return undefined;
+  if (typeof pin === 'number') return sub.types.length === 1 && sub.types[0] === type ? pin : undefined;
+  return Object.hasOwn(pin, type) ? pin[type] : undefined;
+}
 
 /** Compiled converters are kept while their expression is in use; replaced ones are dropped. */
 const MAX_COMPILED = 1_000;
@@ -48,7 +63,7 @@ export class Converters {
       };
     }
     if (from === target) return { ok: true, event, conversion: null };
-    if (event.data_base64 !== undefined || typeof event.data === 'string') {
+    if (!hasJsonData(event)) {
       return { ok: false, reason: `only JSON data can be converted; this event's data is not JSON` };
     }
     const step = target > from ? 1 : -1;
@@ -63,7 +78,10 @@ export class Converters {
         };
       }
       try {
-        data = await evaluateWithin(this.compile(converter), data, { event });
+        // JSONata's results carry its own markers on arrays, and may hold a function; the JSON
+        // round trip leaves plain data, or fails here rather than on the way out.
+        const result = await evaluateWithin(this.compile(converter), data, { event });
+        data = result === undefined ? undefined : (JSON.parse(JSON.stringify(result)) as unknown);
       } catch (error) {
         return {
           ok: false,
@@ -86,11 +104,9 @@ export class Converters {
         reason: `the converted data does not match version ${target} of '${type}': ${first?.instancePath || 'data'} ${first?.message ?? 'is invalid'}`,
       };
     }
-    // JSONata's results carry its own markers on arrays; a JSON round trip leaves plain data.
-    const plain = JSON.parse(JSON.stringify(data)) as unknown;
     return {
       ok: true,
-      event: { ...event, data: plain, dataschema: versionUri(this.publicUrl(), type, target) },
+      event: { ...event, data, dataschema: versionUri(this.publicUrl(), type, target) },
       conversion: { from, to: target, path },
     };
   }

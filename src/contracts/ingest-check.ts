@@ -58,6 +58,19 @@ export interface IngestCheckOptions {
   publicUrl: () => string;
   /** Epoch ms; a test moves it to see a sunset pass. */
   now: () => number;
+  /** Whether the store holds an event with this source and id already. */
+  isStored: (source: string, id: string) => boolean;
+}
+
+type Published = { version: SchemaVersion; successor: string | null };
+
+/** One event's verdict before it is known whether the event is a retry of one already stored. */
+interface OneVerdict {
+  contract: EventContract | null;
+  notes: IngestWarning[];
+  refusals: Refusal[];
+  counts: (() => void)[];
+  published?: Published;
 }
 
 type Refusal = {
@@ -66,7 +79,7 @@ type Refusal = {
 };
 
 /** Whether the event's data is JSON, the only kind a JSON Schema describes. */
-function hasJsonData(event: CloudEvent): boolean {
+export function hasJsonData(event: CloudEvent): boolean {
   if (event.data_base64 !== undefined) return false;
   if (event.datacontenttype === undefined) return true;
   const mediaType = parseMediaType(event.datacontenttype);
@@ -99,79 +112,27 @@ export class IngestCheck {
     const now = this.options.now();
     const contracts: (EventContract | null)[] = [];
     const warnings: (IngestWarning[] | undefined)[] = [];
-    const published: { version: SchemaVersion; successor: string | null }[] = [];
+    const published: Published[] = [];
     const refusals: Refusal[] = [];
-    const refuse = (error: Refusal['error'], fields: FieldError[]) => {
-      const same = refusals.find((r) => r.error === error);
-      if (same) same.fields.push(...fields);
-      else refusals.push({ error, fields });
-    };
 
     events.forEach((event, i) => {
-      const at = batch ? `/${i}` : '';
-      const contract = this.cache.get(event.type);
-      if (!contract) {
-        contracts.push(null);
-        warnings.push(undefined);
-        if (this.options.unknownTypes === 'refuse') {
-          this.metrics.unknownTypesRefused.inc();
-          refuse(UnknownTypeError, [
-            {
-              pointer: `${at}/type`,
-              message: `type '${event.type}' has no schema in the registry, and this hub takes only registered types; register one with POST /v1/schemas/{type}`,
-            },
-          ]);
-        }
-        return;
-      }
-      const mode = contract.eventType.validation;
-      const notes: IngestWarning[] = [];
-      const version = this.versionOf(event, contract, at, mode, notes, refuse);
-      if (!version) {
+      const one = this.checkOne(event, batch ? `/${i}` : '', now);
+      if (one.refusals.length > 0 && this.options.isStored(event.source, event.id)) {
+        // A retry of an event the hub already holds is a duplicate, however it would be judged
+        // now (a schema registered since, a sunset passed): the store answers it as one.
         contracts.push(null);
         warnings.push(undefined);
         return;
       }
-      const state = lifecycleOf(version, now);
-      if (state !== 'active') {
-        const refused = state === 'retired' && contract.eventType.afterSunset === 'refuse';
-        this.metrics.deprecatedPublished.inc({
-          type: event.type,
-          version: String(version.version),
-          outcome: refused ? 'refused' : 'accepted',
-        });
-        if (refused) {
-          refuse(VersionRetiredError, [
-            {
-              pointer: event.dataschema === undefined ? `${at}/type` : `${at}/dataschema`,
-              message: `version ${version.version} of '${event.type}' was retired at ${version.sunsetAt}; publish version ${contract.latest.version} (set dataschema to its registry URL)`,
-            },
-          ]);
-        }
-        notes.push({ code: 'deprecated', version: version.version, sunset: version.sunsetAt });
-        const next = contract.versions.get(version.version + 1);
-        published.push({
-          version,
-          successor: next ? versionUri(this.options.publicUrl(), event.type, next.version) : null,
-        });
+      for (const count of one.counts) count();
+      for (const r of one.refusals) {
+        const same = refusals.find((x) => x.error === r.error);
+        if (same) same.fields.push(...r.fields);
+        else refusals.push({ error: r.error, fields: [...r.fields] });
       }
-      const record: EventContract = { version: version.version };
-      if (mode !== 'off') {
-        const errors = this.validate(event, version, at);
-        if (errors.length > 0) {
-          this.metrics.schemaViolations.inc({
-            type: event.type,
-            outcome: mode === 'enforce' ? 'refused' : 'accepted',
-          });
-          if (mode === 'enforce') refuse(SchemaViolationError, errors);
-          else {
-            record.errors = errors;
-            notes.push({ code: 'schema-violation', version: version.version, errors });
-          }
-        }
-      }
-      contracts.push(record);
-      warnings.push(notes.length > 0 ? notes : undefined);
+      contracts.push(one.contract);
+      warnings.push(one.notes.length > 0 ? one.notes : undefined);
+      if (one.published) published.push(one.published);
     });
 
     const first = refusals[0];
@@ -185,6 +146,67 @@ export class IngestCheck {
       throw new first.error(`${shown}${more}`, { errors: fields });
     }
     return { contracts, warnings, headers: deprecationHeaders(published) };
+  }
+
+  /** One event's verdict, with the metrics it would count once it is known not to be a retry. */
+  private checkOne(event: CloudEvent, at: string, now: number): OneVerdict {
+    const one: OneVerdict = { contract: null, notes: [], refusals: [], counts: [] };
+    const refuse = (error: Refusal['error'], fields: FieldError[]) => one.refusals.push({ error, fields });
+    const contract = this.cache.get(event.type);
+    if (!contract) {
+      if (this.options.unknownTypes === 'refuse') {
+        one.counts.push(() => this.metrics.unknownTypesRefused.inc());
+        refuse(UnknownTypeError, [
+          {
+            pointer: `${at}/type`,
+            message: `type '${event.type}' has no schema in the registry, and this hub takes only registered types; register one with POST /v1/schemas/{type}`,
+          },
+        ]);
+      }
+      return one;
+    }
+    const mode = contract.eventType.validation;
+    const version = this.versionOf(event, contract, at, mode, one.notes, refuse);
+    if (!version) return one;
+    const state = lifecycleOf(version, now);
+    if (state !== 'active') {
+      const refused = state === 'retired' && contract.eventType.afterSunset === 'refuse';
+      const labels = {
+        type: event.type,
+        version: String(version.version),
+        outcome: refused ? 'refused' : 'accepted',
+      };
+      one.counts.push(() => this.metrics.deprecatedPublished.inc(labels));
+      if (refused) {
+        refuse(VersionRetiredError, [
+          {
+            pointer: event.dataschema === undefined ? `${at}/type` : `${at}/dataschema`,
+            message: `version ${version.version} of '${event.type}' was retired at ${version.sunsetAt}; publish version ${contract.latest.version} (set dataschema to its registry URL)`,
+          },
+        ]);
+      }
+      one.notes.push({ code: 'deprecated', version: version.version, sunset: version.sunsetAt });
+      const next = contract.versions.get(version.version + 1);
+      one.published = {
+        version,
+        successor: next ? versionUri(this.options.publicUrl(), event.type, next.version) : null,
+      };
+    }
+    const record: EventContract = { version: version.version };
+    if (mode !== 'off') {
+      const errors = this.validate(event, version, at);
+      if (errors.length > 0) {
+        const labels = { type: event.type, outcome: mode === 'enforce' ? 'refused' : 'accepted' };
+        one.counts.push(() => this.metrics.schemaViolations.inc(labels));
+        if (mode === 'enforce') refuse(SchemaViolationError, errors);
+        else {
+          record.errors = errors;
+          one.notes.push({ code: 'schema-violation', version: version.version, errors });
+        }
+      }
+    }
+    one.contract = record;
+    return one;
   }
 
   /** The version an event claims (its `dataschema`) or, failing that, the latest. */
@@ -215,10 +237,13 @@ export class IngestCheck {
 
   private validate(event: CloudEvent, version: SchemaVersion, at: string): FieldError[] {
     if (!hasJsonData(event)) {
+      const base64 = event.data_base64 !== undefined;
       return [
         {
-          pointer: `${at}/datacontenttype`,
-          message: `'${event.type}' has a JSON Schema, so its data must be JSON; send it with a JSON content type`,
+          pointer: base64 ? `${at}/data_base64` : `${at}/datacontenttype`,
+          message: base64
+            ? `'${event.type}' has a JSON Schema, so its data must be JSON: send it as data, not data_base64`
+            : `'${event.type}' has a JSON Schema, so its data must be JSON; send it with a JSON content type`,
         },
       ];
     }

@@ -26,7 +26,16 @@ export function newTypeSettings(type: string, now: string): EventType {
   };
 }
 
-/** A stored type with the settings it lacks (it was saved by an older version) filled in. */
+/**
+ * A stored type with the settings it lacks (it was saved by an older version) filled in. A type
+ * registered before ingest checked events is only warned about, not suddenly enforced: its
+ * producers never had to match it.
+ */
 export function withTypeDefaults(stored: EventType): EventType {
-  return { ...newTypeSettings(stored.type, stored.createdAt), ...stored };
+  const given: Partial<EventType> = stored;
+  return {
+    ...newTypeSettings(stored.type, stored.createdAt),
+    ...stored,
+    validation: given.validation ?? 'warn',
+  };
 }

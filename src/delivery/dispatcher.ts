@@ -504,8 +504,13 @@ export class Dispatcher {
       conversions: [],
     };
     for (const d of items) {
-      const pending = this.hooks.convert(sub, d.event);
-      const result = pending ? await pending : null;
+      let result: ConversionResult | null;
+      try {
+        const pending = this.hooks.convert(sub, d.event);
+        result = pending ? await pending : null;
+      } catch (error) {
+        result = { ok: false, reason: `the conversion failed: ${(error as Error).message ?? String(error)}` };
+      }
       if (result && !result.ok) {
         this.log.info(
           { subscription: sub.id, delivery: d.delivery.id, reason: result.reason },
@@ -543,13 +548,22 @@ export class Dispatcher {
     batched: boolean,
     release: () => void,
   ): Promise<void> {
-    const { items, events, conversions } = await this.converted(sub, queued);
-    if (items.length === 0) {
-      // Nothing left to send: the breaker's slot goes back unused.
-      this.breakers.record(endpoint, 'ignored');
-      release();
-      return;
+    let prepared: Awaited<ReturnType<Dispatcher['converted']>> | undefined;
+    try {
+      prepared = await this.converted(sub, queued);
+    } finally {
+      if (!prepared || prepared.items.length < queued.length) {
+        // A delivery dead-lettered here may have held the next one of its key back.
+        if (queued.some((d) => d.delivery.orderKey !== null)) this.wake(sub.id, this.hooks.channelsOf(sub));
+      }
+      if (!prepared || prepared.items.length === 0) {
+        // Nothing is sent: the breaker's slot (a half-open probe, perhaps) goes back unused.
+        this.breakers.record(endpoint, 'ignored');
+        release();
+      }
     }
+    const { items, events, conversions } = prepared;
+    if (items.length === 0) return;
     const at = new Date();
     const first = items[0]!;
     const message = batched

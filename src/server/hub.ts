@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import { Converters } from '../contracts/conversion.js';
+import { Converters, pinnedVersion } from '../contracts/conversion.js';
 import { IngestCheck, type IngestWarning } from '../contracts/ingest-check.js';
 import { SchemaRegistry } from '../contracts/registry.js';
 import type { ChannelConfig, HubConfig } from '../core/config.js';
@@ -36,17 +36,6 @@ export type IngestResult = AppendResult & { warnings?: IngestWarning[] };
 export interface HubDeps {
   /** Epoch ms: the clock contract lifecycles are judged by. */
   now?: () => number;
-}
-
-/**
- * The version of `type` the subscription is pinned to, if any: one number pins the single type
- * the subscription takes, an object pins per type.
- */
-export function pinnedVersion(sub: Subscription, type: string): number | undefined {
-  const pin = sub.delivery.schemaVersion;
-  if (pin === null || pin === undefined) return undefined;
-  if (typeof pin === 'number') return sub.types.length === 1 && sub.types[0] === type ? pin : undefined;
-  return Object.hasOwn(pin, type) ? pin[type] : undefined;
 }
 
 /** A subscription as the API shows it: never its secrets. */
@@ -123,6 +112,7 @@ export class Hub {
       unknownTypes: config.unknownTypes,
       publicUrl: () => this.publicUrl,
       now,
+      isStored: (source, id) => store.hasEvent(source, id),
     });
     this.converters = new Converters(this.registry.cache, () => this.publicUrl);
     this.breakers = new Breakers(config.breaker, (t) => this.onBreaker(t));

@@ -157,7 +157,7 @@ export interface Delivery {
   batchId: string | null;
   /** Stable across retries, redrives and replays: the consumer's idempotency key. */
   webhookId: string;
-  /** The last conversion of the event to the subscription's pinned version, or null. */
+  /** How the event was converted to the subscription's pinned version for the last attempt, or null. */
   conversion: Conversion | null;
   status: DeliveryStatus;
   attempts: number;
@@ -371,6 +371,8 @@ export interface EventStore {
    */
   recordAttempt(deliveryId: string, result: AttemptResult): Promise<void>;
 
+  /** Whether an event with this source and id is stored. */
+  hasEvent(source: string, id: string): boolean;
   lookupEvent(
     source: string,
     id: string,

@@ -227,6 +227,37 @@ describe('the AsyncAPI catalog', () => {
     expect(text).not.toContain('whsec_');
   });
 
+  it("gives a subscription pinned to an earlier version that version's message", async () => {
+    const pinned = (
+      await hub.subscribe({
+        sink: 'https://erp.example.com/in',
+        types: [ORDER],
+        delivery: { schemaVersion: 1 },
+      })
+    ).id;
+    try {
+      const doc = await catalog(hub);
+      const op = (Object.values(doc.operations) as Json[]).find(
+        (o) => o['x-junction-subscription'] === pinned,
+      );
+      expect(op).toMatchObject({
+        messages: [{ $ref: `#/channels/orders/messages/${ORDER}.v1` }],
+        'x-junction-pinned-version': 1,
+      });
+      expect(doc.components.messages[`${ORDER}.v1`]).toMatchObject({
+        'x-junction-schema-version': 1,
+        payload: { $ref: `#/components/schemas/${ORDER}.v1` },
+      });
+      expect(doc.components.schemas[`${ORDER}.v1`].schema.properties.status).toEqual({
+        enum: ['placed', 'paid'],
+      });
+      expect(Object.keys(doc.channels.orders.messages).sort()).toEqual([ORDER, `${ORDER}.v1`]);
+      await parse(doc);
+    } finally {
+      await hub.fetch(`/v1/subscriptions/${pinned}`, { method: 'DELETE' });
+    }
+  });
+
   it('is described in the OpenAPI document', async () => {
     const doc = (await (await hub.fetch('/openapi.json')).json()) as { paths: Record<string, unknown> };
     expect(Object.keys(doc.paths)).toContain(CATALOG);

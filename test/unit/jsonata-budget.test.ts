@@ -32,9 +32,10 @@ describe('compileExpression', () => {
 
 describe('evaluateWithin', () => {
   it('stops runaway recursion at the depth budget', async () => {
-    const compiled = compileExpression('($f := function($n) { $f($n + 1) }; $f(0))', '/e');
+    // Not a tail call (JSONata runs those in a loop, which the time budget stops instead).
+    const compiled = compileExpression('($f := function($n) { 1 + $f($n + 1) }; $f(0))', '/e');
     await expect(evaluateWithin(compiled, {}, {}, { timeMs: 5_000, depth: 200 })).rejects.toThrow(
-      BudgetExceededError,
+      /deeper than 200 steps/,
     );
   });
 
@@ -51,5 +52,35 @@ describe('evaluateWithin', () => {
     const compiled = compileExpression('$count([1..1000])', '/e');
     const results = await Promise.all(Array.from({ length: 20 }, () => evaluateWithin(compiled, {}, {})));
     expect(results).toEqual(Array(20).fill(1000));
+  });
+});
+
+describe('what the budget cannot bound', () => {
+  it.each([
+    ['$contains(name, /^(a+)+$/)', /regular expression/],
+    ['$eval("1 + 1")', /\$eval/],
+    ['($e := $eval; $e("1"))', /\$eval/],
+  ])('refuses %s', (expression, message) => {
+    expect(() => compileExpression(expression, '/expression')).toThrow(message);
+  });
+
+  it('cannot be escaped by shadowing a variable', async () => {
+    const compiled = compileExpression(
+      '($__junctionbudget := {}; $f := function($n) { $n > 3000000 ? $n : $f($n + 1) }; $f(0))',
+      '/e',
+    );
+    const started = Date.now();
+    await expect(evaluateWithin(compiled, {}, {}, { timeMs: 50, depth: 100_000 })).rejects.toThrow(
+      BudgetExceededError,
+    );
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
+  it('charges each evaluation only its own time when many are asked for at once', async () => {
+    const compiled = compileExpression('$sum([1..5000].($ * 2))', '/e');
+    const results = await Promise.all(
+      Array.from({ length: 8 }, () => evaluateWithin(compiled, {}, {}, { timeMs: 1_000, depth: 10_000 })),
+    );
+    expect(results).toEqual(Array(8).fill(25_005_000));
   });
 });

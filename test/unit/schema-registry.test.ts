@@ -1,7 +1,7 @@
 /** What the registry takes as a schema and as settings, checked without a hub. */
 import { describe, expect, it } from 'vitest';
-import { parseMode, parseTypeSettings } from '../../src/contracts/registry.js';
 import { checkTypeName, MAX_SCHEMA_BYTES, validateSchema } from '../../src/contracts/schema-validation.js';
+import { parseMode, parseTypeSettings } from '../../src/contracts/type-settings.js';
 import { PayloadTooLargeError, ValidationError } from '../../src/core/errors.js';
 
 function pointersOf(run: () => void): string[] {

@@ -15,6 +15,7 @@ export const catalogRoutes: FastifyPluginAsync<{ hub: Hub }> = async (app, { hub
       types,
       subscriptions: hub.listSubscriptions(),
       routedChannel: (type) => hub.channels.of(type).name,
+      schemaVersion: (type, n) => hub.registry.cache.get(type)?.versions.get(n),
     });
   });
 };

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { bodyObject, parseMode, parseTypeSettings } from '../../contracts/registry.js';
+import { bodyObject, parseMode, parseTypeSettings } from '../../contracts/type-settings.js';
 import { ValidationError } from '../../core/errors.js';
 import { readJsonBody } from '../body.js';
 import type { Hub } from '../hub.js';

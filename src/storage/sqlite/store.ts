@@ -190,6 +190,7 @@ export class SqliteStore implements EventStore {
         'SELECT seq, body, received_at, contract FROM events WHERE source = ? AND id = ?',
       ),
       eventBySeq: db.prepare('SELECT seq, source, id, type FROM events WHERE seq = ?'),
+      hasEvent: db.prepare('SELECT 1 FROM events WHERE source = ? AND id = ?'),
       deliveryById: db.prepare('SELECT * FROM deliveries WHERE id = ?'),
       deliveriesOfEvent: db.prepare('SELECT * FROM deliveries WHERE event_seq = ? ORDER BY id'),
       attemptsOf: db.prepare('SELECT * FROM attempts WHERE delivery_id = ? ORDER BY n'),
@@ -411,6 +412,10 @@ export class SqliteStore implements EventStore {
       conversion: result.conversion ? JSON.stringify(result.conversion) : null,
       now: Date.now(),
     });
+  }
+
+  hasEvent(source: string, id: string): boolean {
+    return this.stmt.hasEvent.get(source, id) !== undefined;
   }
 
   lookupEvent(source: string, id: string) {

@@ -46,7 +46,7 @@ export type WriteOp =
       holdKey: boolean;
       /** The failed batch whose retry this delivery waits for. */
       batchId: string | null;
-      /** The conversion the event went through for this attempt, as JSON text, or null. */
+      /** The conversion the event went through for this attempt, as JSON text, or null for none. */
       conversion: string | null;
       now: number;
     }
@@ -161,7 +161,7 @@ export class Writer {
            status = CASE WHEN status IN ('pending', 'retrying') THEN ? ELSE status END,
            next_attempt_at = CASE WHEN status IN ('pending', 'retrying') THEN ? ELSE next_attempt_at END,
            last_error = CASE WHEN status IN ('pending', 'retrying') THEN ? ELSE last_error END,
-           dead_blocks = ?, batch_id = ?, conversion = COALESCE(?, conversion)
+           dead_blocks = ?, batch_id = ?, conversion = ?
          WHERE id = ?`,
       ),
       saveSubscription: db.prepare(
