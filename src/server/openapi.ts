@@ -53,6 +53,15 @@ const typeSettings = {
     },
   },
 };
+/** A compatibility verdict: compatible or not, and each breaking change. */
+const checkResult = {
+  type: 'object',
+  required: ['compatible', 'changes'],
+  properties: {
+    compatible: { type: 'boolean' },
+    changes: { type: 'array', items: { $ref: '#/components/schemas/SchemaChange' } },
+  },
+};
 const DELIVERY_STATUSES = ['pending', 'delivered', 'retrying', 'dead', 'discarded', 'filtered', 'blocked'];
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 /** A page of items: `next` is the cursor for `after`, null on the last page. */
@@ -549,14 +558,7 @@ export function openApiDocument(version: string) {
             }),
           },
           responses: {
-            200: json({
-              type: 'object',
-              required: ['compatible', 'changes'],
-              properties: {
-                compatible: { type: 'boolean' },
-                changes: { type: 'array', items: ref('SchemaChange') },
-              },
-            }),
+            200: json(checkResult),
             400: problem,
             413: problem,
           },
@@ -602,19 +604,7 @@ export function openApiDocument(version: string) {
                 compatibility: {
                   type: 'object',
                   required: ['backward', 'forward'],
-                  properties: Object.fromEntries(
-                    ['backward', 'forward'].map((direction) => [
-                      direction,
-                      {
-                        type: 'object',
-                        required: ['compatible', 'changes'],
-                        properties: {
-                          compatible: { type: 'boolean' },
-                          changes: { type: 'array', items: ref('SchemaChange') },
-                        },
-                      },
-                    ]),
-                  ),
+                  properties: { backward: checkResult, forward: checkResult },
                 },
               },
             }),

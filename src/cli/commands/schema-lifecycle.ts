@@ -13,6 +13,24 @@ import { integer } from '../options.js';
 
 const schemaPath = (type: string) => `/v1/schemas/${encodeURIComponent(type)}`;
 
+/** The type settings `schema add` and `schema set` take as options. */
+export interface TypeSettingOptions {
+  compatibility?: string;
+  optionalFriendly?: boolean;
+  owner?: string;
+  description?: string;
+  channel?: string;
+}
+
+/** The settings given as options, as the request body names them; those left out stay out. */
+export function typeSettingsBody(opts: TypeSettingOptions): Record<string, unknown> {
+  const body: Record<string, unknown> = {};
+  for (const key of ['compatibility', 'optionalFriendly', 'owner', 'description', 'channel'] as const) {
+    if (opts[key] !== undefined) body[key] = opts[key];
+  }
+  return body;
+}
+
 /** A converter as the hub answers it. */
 export interface ConverterAnswer {
   from: number;
@@ -39,14 +57,9 @@ function sunsetTime(value: string): string {
   return value;
 }
 
-interface SetOptions extends ClientOptions {
+interface SetOptions extends ClientOptions, TypeSettingOptions {
   validation?: string;
   afterSunset?: string;
-  compatibility?: string;
-  optionalFriendly?: boolean;
-  owner?: string;
-  description?: string;
-  channel?: string;
   json?: boolean;
 }
 
@@ -87,14 +100,9 @@ Examples:
   $ junction schema set com.acme.order.created --validation enforce --owner orders-team`,
   );
   command.action(async (type: string, opts: SetOptions) => {
-    const body: Record<string, unknown> = {};
+    const body: Record<string, unknown> = typeSettingsBody(opts);
     if (opts.validation !== undefined) body.validation = opts.validation;
     if (opts.afterSunset !== undefined) body.afterSunset = opts.afterSunset;
-    if (opts.compatibility !== undefined) body.compatibility = opts.compatibility;
-    if (opts.optionalFriendly !== undefined) body.optionalFriendly = opts.optionalFriendly;
-    for (const key of ['owner', 'description', 'channel'] as const) {
-      if (opts[key] !== undefined) body[key] = opts[key];
-    }
     if (Object.keys(body).length === 0)
       throw new UsageError('Give at least one setting to change; see --help.');
     const answer = await new JunctionClient(opts).send({ method: 'PATCH', path: schemaPath(type), body });

@@ -7,7 +7,7 @@ import { CliError, UsageError } from '../errors.js';
 import { cell, formatTable, json, print } from '../format.js';
 import { integer } from '../options.js';
 import { breakingChangeLine, registerDiff } from './schema-diff.js';
-import { registerSchemaLifecycle } from './schema-lifecycle.js';
+import { registerSchemaLifecycle, type TypeSettingOptions, typeSettingsBody } from './schema-lifecycle.js';
 
 /** An event type as `GET /v1/schemas` lists it; the server sends more. */
 export interface EventTypeSummary {
@@ -68,12 +68,7 @@ function schemaPath(type: string): string {
   return `/v1/schemas/${encodeURIComponent(type)}`;
 }
 
-interface AddOptions extends ClientOptions {
-  compatibility?: string;
-  optionalFriendly?: boolean;
-  owner?: string;
-  description?: string;
-  channel?: string;
+interface AddOptions extends ClientOptions, TypeSettingOptions {
   json?: boolean;
 }
 
@@ -102,12 +97,7 @@ Examples:
   $ junction schema add com.acme.order.created order.schema.json --compatibility FULL`,
   );
   command.action(async (type: string, file: string, opts: AddOptions) => {
-    const body: Record<string, unknown> = { schema: await readSchemaFile(file) };
-    if (opts.compatibility !== undefined) body.compatibility = opts.compatibility;
-    if (opts.optionalFriendly) body.optionalFriendly = true;
-    if (opts.owner !== undefined) body.owner = opts.owner;
-    if (opts.description !== undefined) body.description = opts.description;
-    if (opts.channel !== undefined) body.channel = opts.channel;
+    const body: Record<string, unknown> = { schema: await readSchemaFile(file), ...typeSettingsBody(opts) };
     const created = await new JunctionClient(opts).send<{ type: string; version: number }>({
       method: 'POST',
       path: schemaPath(type),
