@@ -23,6 +23,11 @@ export interface ChannelConfig {
   retentionMs: number;
   /** The batch limits of a `batch` channel, for subscriptions that set none; null for `stream`. */
   batch: BatchPolicy | null;
+  /**
+   * The data regions (`dataregion`) whose events the channel may deliver; null for any. An event of
+   * another region is recorded as `blocked` for every subscription, never sent.
+   */
+  allowedRegions: string[] | null;
 }
 
 /** The circuit breaker of every sink endpoint (one per URL, shared by its subscriptions). */
@@ -112,6 +117,7 @@ export const DEFAULT_CHANNEL: ChannelConfig = {
   concurrency: DEFAULTS.deliveryConcurrency,
   retentionMs: 7 * 24 * 60 * 60 * 1000,
   batch: null,
+  allowedRegions: null,
 };
 
 /**
@@ -132,11 +138,25 @@ export const DEFAULT_DELIVERY_POLICY: DeliveryPolicy = {
   batch: null,
   disableAfterMs: 5 * 24 * 60 * 60 * 1000,
   schemaVersion: null,
+  transform: null,
+  allowedRegions: null,
+  mode: 'live',
 };
 
 /** Bounds for delivery settings, so a typo cannot make a subscription retry forever or never wait. */
 export const DELIVERY_BOUNDS: Record<
-  Exclude<keyof DeliveryPolicy, 'format' | 'rateLimit' | 'ordering' | 'onDead' | 'batch' | 'schemaVersion'>,
+  Exclude<
+    keyof DeliveryPolicy,
+    | 'format'
+    | 'rateLimit'
+    | 'ordering'
+    | 'onDead'
+    | 'batch'
+    | 'schemaVersion'
+    | 'transform'
+    | 'allowedRegions'
+    | 'mode'
+  >,
   [number, number]
 > = {
   timeoutMs: [100, 120_000],
@@ -220,7 +240,7 @@ const ENV_NAMES: Partial<Record<keyof HubConfig, string>> = {
 
 /** pino's levels: any other name makes the logger throw at start-up. */
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-const CHANNEL_KEYS = ['types', 'mode', 'concurrency', 'retentionMs', 'batch'];
+const CHANNEL_KEYS = ['types', 'mode', 'concurrency', 'retentionMs', 'batch', 'allowedRegions'];
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -458,6 +478,7 @@ function parseChannels(
           concurrency: Math.min(DEFAULT_CHANNEL_CONCURRENCY, limits.deliveryConcurrency),
           retentionMs: DEFAULT_CHANNEL.retentionMs,
           batch: null,
+          allowedRegions: null,
         };
 
     if (isDefault) {
@@ -505,6 +526,14 @@ function parseChannels(
       );
       if (ms !== undefined) channel.retentionMs = ms;
     }
+    if (spec.allowedRegions !== undefined && spec.allowedRegions !== null) {
+      const regions = checkRegions(spec.allowedRegions);
+      if (regions === undefined)
+        report(
+          `${path}.allowedRegions must be a non-empty array of region names such as ["eu", "eu-west-1"] (letters, digits, '-', '_', '.'), or null${where}`,
+        );
+      else channel.allowedRegions = regions;
+    }
     if (channel.mode === 'batch') {
       channel.batch = parseChannelBatch(spec.batch, `${path}.batch`, limits.maxBatchBytes, where, report);
     } else if (spec.batch !== undefined && spec.batch !== null) {
@@ -515,6 +544,16 @@ function parseChannels(
     if (!isDefault) result.push(channel);
   }
   return result;
+}
+
+/** A data region: what `dataregion` carries and policies name. */
+export const REGION_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+
+/** A list of allowed regions, without duplicates; undefined when it is not one. */
+export function checkRegions(raw: unknown): string[] | undefined {
+  if (!Array.isArray(raw) || raw.length === 0) return undefined;
+  if (!raw.every((r) => typeof r === 'string' && REGION_NAME.test(r))) return undefined;
+  return [...new Set(raw as string[])];
 }
 
 /** Checks a channel's types: exact names, or prefixes ending in `*`; at least one; duplicates dropped. */

@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { ConflictError, NotFoundError, ValidationError } from '../core/errors.js';
+import type { CloudEvent } from '../core/event.js';
 import { newId } from '../core/ids.js';
 import { isRfc3339Timestamp } from '../core/timestamp.js';
 import { checkFilters, compileFilters } from '../routing/filters.js';
@@ -28,6 +29,8 @@ export interface ReplayHooks {
   subscription(id: string): Subscription | undefined;
   /** New deliveries of the subscription, in these channels, are in the store. */
   wake(subscriptionId: string, channels: Iterable<string>): void;
+  /** Whether the region policies let the event go to the subscription through the channel. */
+  allows(sub: Subscription, event: CloudEvent, channel: string): boolean;
 }
 
 /** Checks a `POST /v1/replays` body; throws one ValidationError naming every bad field. */
@@ -107,6 +110,10 @@ export class Replayer {
     if (sub.status !== 'active')
       throw new ConflictError(
         `subscription '${sub.id}' is ${sub.status}; set its status to active (PUT /v1/subscriptions/${sub.id}) before replaying to it`,
+      );
+    if (sub.delivery.mode === 'shadow')
+      throw new ConflictError(
+        `subscription '${sub.id}' is in shadow mode and receives nothing; set delivery.mode to live before replaying to it`,
       );
     const now = new Date();
     const from = new Date(input.from);
@@ -197,6 +204,8 @@ export class Replayer {
         const e = stored.event;
         if (typeSet.size > 0 && !typeSet.has(e.type)) continue;
         if (!matches(e)) continue;
+        // A replay does not carry an event where its region policy would not let it go live.
+        if (!this.hooks.allows(sub, e, stored.channel)) continue;
         deliveries.push({
           id: newId('dlv'),
           webhookId: replay.newWebhookIds ? newId('msg') : this.keptWebhookId(stored.seq, sub.id),

@@ -39,6 +39,21 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** Deliveries a region policy blocked, by the policy (channel or subscription) that did. */
+  readonly blockedDeliveries = new Counter({
+    name: 'junction_deliveries_blocked_total',
+    help: 'Deliveries recorded as blocked by a region policy, never sent; policy is channel or subscription.',
+    labelNames: ['policy'] as const,
+    registers: [this.registry],
+  });
+
+  /** Deliveries recorded for subscriptions in shadow mode. */
+  readonly shadowDeliveries = new Counter({
+    name: 'junction_deliveries_shadow_total',
+    help: 'Deliveries recorded for subscriptions in shadow mode: what they would have received, not sent.',
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'junction_' });
   }

@@ -3,8 +3,11 @@
  * Junction's `delivery` policy), checks every field, and fills in the defaults. Every problem is
  * reported at once, each by its JSON pointer.
  */
+
+import { compileExpression } from '../contracts/jsonata-budget.js';
 import {
   BATCH_BOUNDS,
+  checkRegions,
   DEFAULT_BATCH_POLICY,
   DEFAULT_DELIVERY_POLICY,
   DELIVERY_BOUNDS,
@@ -33,7 +36,17 @@ export type SubscriptionInput = Pick<
 
 const FORMATS: readonly DeliveryFormat[] = ['binary', 'structured', 'webhook'];
 /** Delivery settings that are not plain whole numbers within DELIVERY_BOUNDS. */
-const SHAPED = ['format', 'rateLimit', 'ordering', 'onDead', 'batch', 'schemaVersion'];
+const SHAPED = [
+  'format',
+  'rateLimit',
+  'ordering',
+  'onDead',
+  'batch',
+  'schemaVersion',
+  'transform',
+  'allowedRegions',
+  'mode',
+];
 const METHODS = ['POST', 'PUT', 'PATCH'];
 const TOP_LEVEL = new Set([
   'types',
@@ -243,6 +256,35 @@ function parseDelivery(raw: unknown, sink: string, err: Report): DeliveryPolicy 
     if (key === 'batch') {
       const batch = parseBatch(value, at, err);
       if (batch !== undefined) policy.batch = batch;
+      continue;
+    }
+    if (key === 'transform') {
+      if (value === null) policy.transform = null;
+      else {
+        try {
+          compileExpression(value, at);
+          policy.transform = value as string;
+        } catch (error) {
+          if (!(error instanceof ValidationError)) throw error;
+          for (const e of error.errors ?? []) err(e.pointer, e.message);
+        }
+      }
+      continue;
+    }
+    if (key === 'allowedRegions') {
+      const regions = value === null ? null : checkRegions(value);
+      if (regions === undefined)
+        err(
+          at,
+          "allowedRegions must be a non-empty array of region names such as [\"eu\"] (letters, digits, '-', '_', '.'), or null for any",
+        );
+      else policy.allowedRegions = regions;
+      continue;
+    }
+    if (key === 'mode') {
+      if (value === 'live' || value === 'shadow') policy.mode = value;
+      else
+        err(at, "mode must be 'live' (deliver) or 'shadow' (record what would be delivered, send nothing)");
       continue;
     }
     if (key === 'schemaVersion') {

@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import { Converters, pinnedVersion } from '../contracts/conversion.js';
+import { type ConversionResult, Converters, pinnedVersion } from '../contracts/conversion.js';
 import { IngestCheck, type IngestWarning } from '../contracts/ingest-check.js';
 import { SchemaRegistry } from '../contracts/registry.js';
 import type { ChannelConfig, HubConfig } from '../core/config.js';
@@ -17,8 +17,10 @@ import { Replayer, type ReplayInput } from '../delivery/replay.js';
 import { HttpSink } from '../delivery/sinks/http.js';
 import { Metrics } from '../observability/metrics.js';
 import { Channels } from '../routing/channels.js';
+import { regionBlock } from '../routing/region-policy.js';
 import { Router } from '../routing/router.js';
 import { type SubscriptionInput, withPolicyDefaults } from '../routing/subscription-input.js';
+import { Transforms } from '../routing/transform.js';
 import type {
   AppendResult,
   Delivery,
@@ -26,6 +28,9 @@ import type {
   EventStore,
   Page,
   Replay,
+  Routed,
+  SettledRoute,
+  StoredEvent,
   Subscription,
 } from '../storage/ports.js';
 
@@ -91,6 +96,7 @@ export class Hub {
   publicUrl: string;
   private readonly ingestCheck: IngestCheck;
   private readonly converters: Converters;
+  private readonly transforms = new Transforms();
   /** Subscriptions whose `failingSince` is being written, so a burst of failures writes it once. */
   private readonly healthWrites = new Set<string>();
   private sweepTimer: NodeJS.Timeout | undefined;
@@ -130,14 +136,8 @@ export class Hub {
         verdict: (sub, healthy, at) => this.verdict(sub, healthy, at),
         convert: (sub, event) => {
           const pin = pinnedVersion(sub, event.event.type);
-          if (pin === undefined) return null;
-          return this.converters.convert(event, pin).then((result) => {
-            if (!result.ok || result.conversion) {
-              const outcome = result.ok ? 'converted' : 'failed';
-              this.metrics.conversions.inc({ type: event.event.type, outcome });
-            }
-            return result;
-          });
+          if (pin === undefined && sub.delivery.transform === null) return null;
+          return this.prepare(sub, event, pin);
         },
       },
       {
@@ -153,6 +153,8 @@ export class Hub {
       {
         subscription: (id) => this.subscriptions.get(id),
         wake: (id, channels) => this.dispatcher.wake(id, channels),
+        allows: (sub, event, channel) =>
+          regionBlock(event, this.channels.get(channel) ?? this.channels.of(event.type), sub) === null,
       },
       log.child({ component: 'replay' }),
     );
@@ -183,19 +185,74 @@ export class Hub {
       );
     }
     const verdict = this.ingestCheck.check(events, batch);
+    const routes = new Map<CloudEvent, Routed>();
     const { results, deliveries } = await this.store.append(
       events,
-      (event) => ({
-        channel: this.channels.of(event.type).name,
-        subscriptions: this.router.route(event),
-      }),
+      (event) => {
+        const routed = this.routeOf(event);
+        routes.set(event, routed);
+        return routed;
+      },
       verdict.contracts,
     );
     this.dispatcher.enqueue(deliveries);
+    results.forEach((r, i) => {
+      if (r.status === 'accepted') this.countSettled(routes.get(events[i]!));
+    });
     return {
       results: results.map((r, i) => (verdict.warnings[i] ? { ...r, warnings: verdict.warnings[i] } : r)),
       headers: verdict.headers,
     };
+  }
+
+  /**
+   * The event as the subscription reads it: converted to its pinned version, then reshaped by its
+   * transform; or why it cannot be.
+   */
+  private async prepare(
+    sub: Subscription,
+    stored: StoredEvent,
+    pin: number | undefined,
+  ): Promise<ConversionResult> {
+    let result: ConversionResult = { ok: true, event: stored.event, conversion: null };
+    if (pin !== undefined) {
+      result = await this.converters.convert(stored, pin);
+      if (!result.ok || result.conversion) {
+        const outcome = result.ok ? 'converted' : 'failed';
+        this.metrics.conversions.inc({ type: stored.event.type, outcome });
+      }
+      if (!result.ok) return result;
+    }
+    if (sub.delivery.transform === null) return result;
+    const transformed = await this.transforms.apply(sub.delivery.transform, result.event);
+    return transformed.ok ? { ...result, event: transformed.event } : transformed;
+  }
+
+  /**
+   * The event's channel and the subscriptions it goes to: those a region policy blocks and those
+   * in shadow mode are recorded settled, with why, and never sent.
+   */
+  private routeOf(event: CloudEvent): Routed {
+    const channel = this.channels.of(event.type);
+    const live: Subscription[] = [];
+    const settled: SettledRoute[] = [];
+    for (const sub of this.router.route(event)) {
+      const block = regionBlock(event, channel, sub);
+      if (block)
+        settled.push({ subscription: sub, status: 'blocked', reason: block.reason, policy: block.policy });
+      else if (sub.delivery.mode === 'shadow') {
+        settled.push({ subscription: sub, status: 'shadow', reason: 'shadow mode: recorded, not sent' });
+      } else live.push(sub);
+    }
+    return { channel: channel.name, subscriptions: live, settled };
+  }
+
+  /** Counts the blocked and shadow deliveries of an event once it is stored. */
+  private countSettled(routed: Routed | undefined): void {
+    for (const s of routed?.settled ?? []) {
+      if (s.status === 'shadow') this.metrics.shadowDeliveries.inc();
+      else this.metrics.blockedDeliveries.inc({ policy: s.policy ?? 'subscription' });
+    }
   }
 
   /**
@@ -500,10 +557,7 @@ export class Hub {
       data,
     };
     this.store
-      .append([event], (e) => ({
-        channel: this.channels.of(e.type).name,
-        subscriptions: this.router.route(e),
-      }))
+      .append([event], (e) => this.routeOf(e))
       .then(({ deliveries }) => this.dispatcher.enqueue(deliveries))
       .catch((error) => this.log.error({ err: error, type }, 'could not publish a hub event'));
   }

@@ -62,7 +62,16 @@ const checkResult = {
     changes: { type: 'array', items: { $ref: '#/components/schemas/SchemaChange' } },
   },
 };
-const DELIVERY_STATUSES = ['pending', 'delivered', 'retrying', 'dead', 'discarded', 'filtered', 'blocked'];
+const DELIVERY_STATUSES = [
+  'pending',
+  'delivered',
+  'retrying',
+  'dead',
+  'discarded',
+  'filtered',
+  'blocked',
+  'shadow',
+];
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 /** A page of items: `next` is the cursor for `after`, null on the last page. */
 const pageOf = (items: unknown) => ({
@@ -149,6 +158,23 @@ function deliveryPolicySchema() {
         d.disableAfterMs,
         'a subscription whose every attempt has failed for this long is disabled',
       ),
+      transform: {
+        type: ['string', 'null'],
+        default: null,
+        description:
+          "JSONata that reshapes each event's data for this subscription ($event is the whole event); runs within 100 ms and 500 steps, no regular expressions or $eval; a failure dead-letters the delivery",
+      },
+      allowedRegions: {
+        oneOf: [{ type: 'null' }, { type: 'array', items: { type: 'string' }, minItems: 1 }],
+        default: null,
+        description:
+          'the `dataregion` values whose events may go here; others are recorded as blocked. null: any',
+      },
+      mode: {
+        enum: ['live', 'shadow'],
+        default: 'live',
+        description: '`shadow`: matched events are recorded as `shadow` deliveries and never sent',
+      },
       schemaVersion: {
         description:
           "The schema version to receive events in, converted by the type's converters: a number for a subscription of one type, or versions by type. null: as published.",

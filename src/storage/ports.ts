@@ -71,6 +71,12 @@ export interface DeliveryPolicy {
    * converted before they are sent. Null: events go out in the version they arrived in.
    */
   schemaVersion: SchemaPin | null;
+  /** A JSONata expression that reshapes the data for this subscription, or null. */
+  transform: string | null;
+  /** The data regions (`dataregion`) whose events may go to this subscription; null for any. */
+  allowedRegions: string[] | null;
+  /** `shadow`: matched events are recorded as `shadow` deliveries and never sent. */
+  mode: 'live' | 'shadow';
 }
 
 /** A pinned version: one number for a subscription of one type, or a version per type. */
@@ -102,7 +108,8 @@ export type DeliveryStatus =
   | 'dead'
   | 'discarded'
   | 'filtered'
-  | 'blocked';
+  | 'blocked'
+  | 'shadow';
 
 export interface StoredEvent {
   /** The hub's sequence number: the order in which events became durable. */
@@ -211,6 +218,20 @@ type AttemptVerdict =
 export interface Routed {
   channel: string;
   subscriptions: Subscription[];
+  /**
+   * Subscriptions that match but are not sent to: recorded as `blocked` by a region policy (the
+   * reason names it) or as `shadow` for a subscription in shadow mode.
+   */
+  settled?: SettledRoute[];
+}
+
+/** A delivery recorded at ingest as already settled, with why. */
+export interface SettledRoute {
+  subscription: Subscription;
+  status: 'blocked' | 'shadow';
+  reason: string;
+  /** For `blocked`: the policy that blocked it. */
+  policy?: 'channel' | 'subscription';
 }
 
 /** Deliveries of one subscription from one channel: the unit the dispatcher schedules. */

@@ -206,6 +206,7 @@ describe('parseConfig: channels', () => {
         concurrency: 64,
         retentionMs: DEFAULT_CHANNEL.retentionMs,
         batch: null,
+        allowedRegions: null,
       },
       {
         name: 'telemetry',
@@ -214,8 +215,19 @@ describe('parseConfig: channels', () => {
         concurrency: 8,
         retentionMs: 60_000,
         batch: DEFAULT_BATCH_POLICY,
+        allowedRegions: null,
       },
     ]);
+  });
+
+  it('reads allowedRegions, and refuses lists of the wrong shape', () => {
+    expect(
+      withFile({ channels: { eu: { types: ['a.*'], allowedRegions: ['eu', 'eu'] } } }).channels[1]
+        ?.allowedRegions,
+    ).toEqual(['eu']);
+    expect(() => withFile({ channels: { eu: { types: ['a.*'], allowedRegions: [] } } })).toThrow(
+      /channels\.eu\.allowedRegions must be a non-empty array of region names/,
+    );
   });
 
   it('gives the default channel deliveryConcurrency, and caps the default of others by it', () => {
@@ -276,7 +288,7 @@ describe('parseConfig: channels', () => {
     expect(problems).toEqual([
       expect.stringMatching(/^channels\.Orders: a channel name must be 1 to 63 lower-case letters/),
       expect.stringMatching(/^channels\.x y: a channel name must be/),
-      `channels.orders.extra is not a setting${inFile}; use types, mode, concurrency, retentionMs, batch`,
+      `channels.orders.extra is not a setting${inFile}; use types, mode, concurrency, retentionMs, batch, allowedRegions`,
       `channels.orders.types[0] must be a non-empty string, got ""${inFile}`,
       `channels.orders.types[1]: 'a*b' may have '*' only at its end, as a prefix such as 'com.acme.order.*'${inFile}`,
       expect.stringMatching(/^channels\.orders\.types\[2\]: '\*' alone would take every type/),

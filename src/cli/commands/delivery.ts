@@ -34,4 +34,5 @@ export const DELIVERY_STATUS_ORDER = [
   'dead',
   'discarded',
   'filtered',
+  'shadow',
 ];

@@ -14,6 +14,7 @@ const STATUSES: readonly DeliveryStatus[] = [
   'discarded',
   'filtered',
   'blocked',
+  'shadow',
 ];
 
 /** The CloudEvents Subscriptions API resource, with Junction's delivery policy under `delivery`. */

@@ -220,7 +220,7 @@ export class SqliteStore implements EventStore {
     const now = Date.now();
     // Routing and serialising happen here, so the writer thread only writes.
     const rows: NewEvent[] = events.map((event, i) => {
-      const { channel, subscriptions } = route(event);
+      const { channel, subscriptions, settled = [] } = route(event);
       const contract = contracts?.[i] ?? null;
       return {
         source: event.source,
@@ -229,12 +229,21 @@ export class SqliteStore implements EventStore {
         channel,
         body: eventJson(event),
         contract: contract === null ? null : JSON.stringify(contract),
-        deliveries: subscriptions.map((sub) => ({
-          id: newId('dlv', now),
-          webhookId: newId('msg', now),
-          subscriptionId: sub.id,
-          orderKey: orderKeyOf(sub, event),
-        })),
+        deliveries: [
+          ...subscriptions.map((sub) => ({
+            id: newId('dlv', now),
+            webhookId: newId('msg', now),
+            subscriptionId: sub.id,
+            orderKey: orderKeyOf(sub, event),
+          })),
+          ...settled.map((s) => ({
+            id: newId('dlv', now),
+            webhookId: newId('msg', now),
+            subscriptionId: s.subscription.id,
+            orderKey: null,
+            settled: { status: s.status, reason: s.reason },
+          })),
+        ],
       };
     });
     const seqs = (await this.writer.run({ kind: 'append', now, events: rows })) as (number | null)[];
@@ -249,6 +258,7 @@ export class SqliteStore implements EventStore {
       results.push({ source: event.source, id: event.id, status: 'accepted' });
       const stored: StoredEvent = { seq, event, receivedAt: iso(now), contract: contracts?.[i] ?? null };
       for (const d of rows[i]!.deliveries) {
+        if (d.settled) continue;
         deliveries.push({
           delivery: {
             id: d.id,

@@ -24,6 +24,8 @@ export interface NewDelivery {
   webhookId: string;
   subscriptionId: string;
   orderKey: string | null;
+  /** Set for a delivery recorded settled at ingest (a region policy, shadow mode), with why. */
+  settled?: { status: 'blocked' | 'shadow'; reason: string };
 }
 
 export type WriteOp =
@@ -149,6 +151,11 @@ export class Writer {
            budget_since, next_attempt_at, created_at, updated_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)`,
       ),
+      insertSettledDelivery: db.prepare(
+        `INSERT INTO deliveries (id, subscription_id, event_seq, channel, webhook_id, status, last_error,
+           budget_since, next_attempt_at, created_at, updated_at)
+         VALUES (@id, @sub, @seq, @channel, @webhook, @status, @reason, @now, NULL, @now, @now)`,
+      ),
       // The attempt's number comes from the row, so it stays unique whatever the sender saw.
       insertAttempt: db.prepare(
         `INSERT INTO attempts (delivery_id, n, at, status, outcome, latency_ms, error, response)
@@ -261,6 +268,19 @@ export class Writer {
           if (info.changes === 0) return null;
           const seq = Number(info.lastInsertRowid);
           for (const d of e.deliveries) {
+            if (d.settled) {
+              s.insertSettledDelivery.run({
+                id: d.id,
+                sub: d.subscriptionId,
+                seq,
+                channel: e.channel,
+                webhook: d.webhookId,
+                status: d.settled.status,
+                reason: d.settled.reason,
+                now: op.now,
+              });
+              continue;
+            }
             s.insertDelivery.run(
               d.id,
               d.subscriptionId,
