@@ -97,6 +97,14 @@ export function compileFilters(filters: readonly Filter[]): Predicate {
   return (event) => predicates.every((p) => p(event));
 }
 
+/**
+ * The index of the first filter the event does not match, or -1 when it matches them all: what a
+ * simulation reports as the filter that decided. Compiles as it goes; routing uses compileFilters.
+ */
+export function firstFailingFilter(filters: readonly Filter[], event: CloudEvent): number {
+  return filters.findIndex((f) => !compileFilter(f)(event));
+}
+
 function compileFilter(filter: Filter): Predicate {
   const [dialect, value] = Object.entries(filter)[0] as [string, unknown];
   if ((ATTRIBUTE_DIALECTS as readonly string[]).includes(dialect)) {

@@ -22,6 +22,7 @@ import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { replayRoutes } from './routes/replays.js';
 import { schemaRoutes } from './routes/schemas.js';
+import { simulateRoutes } from './routes/simulate.js';
 import { subscriptionRoutes } from './routes/subscriptions.js';
 
 export interface AppOptions {
@@ -98,6 +99,7 @@ export function buildApp({ hub, adminKey, logger }: AppOptions): FastifyInstance
     v1.register(schemaRoutes, { hub });
     v1.register(metricsRoutes, { hub });
     v1.register(catalogRoutes, { hub });
+    v1.register(simulateRoutes, { hub });
   });
   return app;
 }

@@ -8,7 +8,7 @@ import { type ConversionResult, Converters, pinnedVersion } from '../contracts/c
 import { IngestCheck, type IngestWarning } from '../contracts/ingest-check.js';
 import { SchemaRegistry } from '../contracts/registry.js';
 import type { ChannelConfig, HubConfig } from '../core/config.js';
-import { NotFoundError, OverloadedError, ValidationError } from '../core/errors.js';
+import { JunctionError, NotFoundError, OverloadedError, ValidationError } from '../core/errors.js';
 import type { CloudEvent } from '../core/event.js';
 import { newId, newSecret } from '../core/ids.js';
 import { Breakers, type BreakerTransition, endpointKey } from '../delivery/circuit-breaker.js';
@@ -19,6 +19,7 @@ import { Metrics } from '../observability/metrics.js';
 import { Channels } from '../routing/channels.js';
 import { regionBlock } from '../routing/region-policy.js';
 import { Router } from '../routing/router.js';
+import { type SimulatedEvent, type SimulationInput, simulate } from '../routing/simulation.js';
 import { type SubscriptionInput, withPolicyDefaults } from '../routing/subscription-input.js';
 import { Transforms } from '../routing/transform.js';
 import type {
@@ -134,11 +135,7 @@ export class Hub {
         channelsOf: (sub) => this.channels.for(sub.types).map((c) => c.name),
         disable: (seen, reason) => this.disable(seen, reason),
         verdict: (sub, healthy, at) => this.verdict(sub, healthy, at),
-        convert: (sub, event) => {
-          const pin = pinnedVersion(sub, event.event.type);
-          if (pin === undefined && sub.delivery.transform === null) return null;
-          return this.prepare(sub, event, pin);
-        },
+        convert: (sub, event) => this.preparedFor(sub, event),
       },
       {
         concurrency: config.deliveryConcurrency,
@@ -203,6 +200,39 @@ export class Hub {
       results: results.map((r, i) => (verdict.warnings[i] ? { ...r, warnings: verdict.warnings[i] } : r)),
       headers: verdict.headers,
     };
+  }
+
+  /**
+   * What would happen to events without storing or sending anything: a given event, or the latest
+   * `sample` of a type.
+   */
+  async simulate(input: SimulationInput): Promise<{ events: SimulatedEvent[] }> {
+    const events: StoredEvent[] =
+      'event' in input
+        ? [{ seq: 0, event: input.event, receivedAt: new Date().toISOString() }]
+        : this.store.recentEvents(input.type, input.sample);
+    return {
+      events: await simulate(events, {
+        subscriptions: () => [...this.subscriptions.values()].filter((s) => s.status === 'active'),
+        channelOf: (type) => this.channels.of(type),
+        contractOf: (event) => {
+          try {
+            return this.ingestCheck.check([event], false, false).contracts[0] ?? null;
+          } catch (error) {
+            if (error instanceof JunctionError) return { refused: error.message };
+            throw error;
+          }
+        },
+        prepare: (sub, event) => this.preparedFor(sub, event),
+      }),
+    };
+  }
+
+  /** The event as the subscription reads it, or null when it goes out as stored (decided at once). */
+  private preparedFor(sub: Subscription, event: StoredEvent): Promise<ConversionResult> | null {
+    const pin = pinnedVersion(sub, event.event.type);
+    if (pin === undefined && sub.delivery.transform === null) return null;
+    return this.prepare(sub, event, pin);
   }
 
   /**

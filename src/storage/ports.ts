@@ -426,6 +426,8 @@ export interface EventStore {
    * event `afterSeq` (0: from the start).
    */
   archived(from: Date, to: Date, afterSeq: number, limit: number): (StoredEvent & { channel: string })[];
+  /** The latest `limit` stored events of a type, newest first. */
+  recentEvents(type: string, limit: number): StoredEvent[];
   /** How many archived events were received in [from, to). */
   countArchived(from: Date, to: Date): number;
   /** The deliveries a replay made, counted by status. */

@@ -111,4 +111,8 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (type, from_version, to_version)
   ) WITHOUT ROWID;
   `,
+  // 5: the latest events of a type, for simulation (and the dashboard's search by type).
+  `
+  CREATE INDEX events_by_type ON events (type, seq);
+  `,
 ];

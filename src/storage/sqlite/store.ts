@@ -191,6 +191,9 @@ export class SqliteStore implements EventStore {
       ),
       eventBySeq: db.prepare('SELECT seq, source, id, type FROM events WHERE seq = ?'),
       hasEvent: db.prepare('SELECT 1 FROM events WHERE source = ? AND id = ?'),
+      recentOfType: db.prepare(
+        'SELECT seq, body, received_at, contract FROM events WHERE type = ? ORDER BY seq DESC LIMIT ?',
+      ),
       deliveryById: db.prepare('SELECT * FROM deliveries WHERE id = ?'),
       deliveriesOfEvent: db.prepare('SELECT * FROM deliveries WHERE event_seq = ? ORDER BY id'),
       attemptsOf: db.prepare('SELECT * FROM attempts WHERE delivery_id = ? ORDER BY n'),
@@ -504,6 +507,10 @@ export class SqliteStore implements EventStore {
       channel: string;
     })[];
     return rows.map((r) => ({ ...toStoredEvent(r), channel: r.channel }));
+  }
+
+  recentEvents(type: string, limit: number): StoredEvent[] {
+    return (this.stmt.recentOfType.all(type, limit) as EventRow[]).map(toStoredEvent);
   }
 
   countArchived(from: Date, to: Date): number {
