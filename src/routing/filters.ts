@@ -1,16 +1,19 @@
 /**
- * The filter dialects of the CloudEvents Subscriptions API that every implementation must support:
- * `exact`, `prefix`, `suffix`, `all`, `any` and `not`. A filter is compiled once into a predicate.
+ * Filter dialects: those of the CloudEvents Subscriptions API that every implementation must
+ * support (`exact`, `prefix`, `suffix`, `all`, `any`, `not`), CESQL (`sql`, also `cesql` as Knative
+ * names it), and EventBridge-style content patterns (`pattern`). A filter is compiled once into a
+ * predicate.
  */
 
 import { type FieldError, pointerToken } from '../core/errors.js';
 import type { CloudEvent } from '../core/event.js';
 import type { Filter } from '../storage/ports.js';
+import { CesqlCompileError, compileCesql } from './cesql/index.js';
 
 export type Predicate = (event: CloudEvent) => boolean;
 
 const ATTRIBUTE_DIALECTS = ['exact', 'prefix', 'suffix'] as const;
-const SUPPORTED = 'exact, prefix, suffix, all, any, not';
+const SUPPORTED = 'exact, prefix, suffix, all, any, not, sql, pattern';
 const ATTRIBUTE_NAME = /^[a-z0-9]{1,50}$/;
 
 /**
@@ -85,8 +88,26 @@ function checkFilter(filter: unknown, pointer: string): FieldError[] {
       return value.flatMap((f, i) => checkFilter(f, `${at}/${i}`));
     case 'not':
       return checkFilter(value, at);
+    case 'sql':
+    case 'cesql':
+      return checkSql(value, at);
     default:
       return [{ pointer: at, message: `unknown filter dialect '${dialect}'; use one of ${SUPPORTED}` }];
+  }
+}
+
+/** Checks a CESQL expression by compiling it: the message gives the character where it fails. */
+function checkSql(value: unknown, pointer: string): FieldError[] {
+  if (typeof value !== 'string' || value.trim() === '') {
+    return [{ pointer, message: "sql takes a CESQL expression as a string, such as \"subject LIKE 'orders/%'\"" }];
+  }
+  try {
+    compileCesql(value);
+    return [];
+  } catch (error) {
+    if (!(error instanceof CesqlCompileError)) throw error;
+    const what = error.kind === 'missingFunction' ? 'calls an unknown function' : 'does not parse';
+    return [{ pointer, message: `the expression ${what} at character ${error.position}: ${error.message}` }];
   }
 }
 
@@ -132,6 +153,14 @@ function compileFilter(filter: Filter): Predicate {
   if (dialect === 'not') {
     const p = compileFilter(value as Filter);
     return (event) => !p(event);
+  }
+  if (dialect === 'sql' || dialect === 'cesql') {
+    const compiled = compileCesql(value as string);
+    // An evaluation error (a failed cast, a missing attribute) means no match, as in Knative.
+    return (event) => {
+      const { result, error } = compiled.evaluate(event);
+      return error === null && result === true;
+    };
   }
   throw new Error(`filter dialect '${dialect}' was not checked before compiling`);
 }

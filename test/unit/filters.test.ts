@@ -236,3 +236,32 @@ describe('compileFilters', () => {
     expect(() => compileFilters([{ regex: { subject: '.*' } }])).toThrow(/regex/);
   });
 });
+
+describe('the sql dialect (CESQL)', () => {
+  const event = {
+    specversion: '1.0',
+    id: '1',
+    source: '/shop',
+    type: 'order',
+    subject: 'orders/eu/1',
+    total: '120',
+  } as const;
+
+  it('matches when the expression is true, and not on false or an evaluation error', () => {
+    expect(compileFilters([{ sql: "subject LIKE 'orders/eu/%' AND int(total) > 100" }])(event)).toBe(true);
+    expect(compileFilters([{ cesql: 'int(total) > 500' }])(event)).toBe(false);
+    // A missing attribute is an evaluation error: no match.
+    expect(compileFilters([{ sql: "region = 'eu'" }])(event)).toBe(false);
+    expect(compileFilters([{ sql: 'int(subject) = 0' }])(event)).toBe(false);
+  });
+
+  it('refuses an expression that does not parse or calls an unknown function, with the character', () => {
+    expect(checkFilters([{ sql: 'subject = ' }], '/filters')).toEqual([
+      { pointer: '/filters/0/sql', message: expect.stringMatching(/does not parse at character \d+/) },
+    ]);
+    expect(checkFilters([{ sql: 'NOPE(subject)' }], '/filters')).toEqual([
+      { pointer: '/filters/0/sql', message: expect.stringMatching(/unknown function at character 0/) },
+    ]);
+    expect(checkFilters([{ sql: 42 }], '/filters')[0]?.pointer).toBe('/filters/0/sql');
+  });
+});
