@@ -1,16 +1,18 @@
 /**
  * The filter dialects of the CloudEvents Subscriptions API that every implementation must support:
- * `exact`, `prefix`, `suffix`, `all`, `any` and `not`. A filter is compiled once into a predicate.
+ * `exact`, `prefix`, `suffix`, `all`, `any` and `not`, and Junction's own `pattern` dialect
+ * (EventBridge-style content patterns, in `patterns.ts`). A filter is compiled once into a predicate.
  */
 
 import { type FieldError, pointerToken } from '../core/errors.js';
 import type { CloudEvent } from '../core/event.js';
 import type { Filter } from '../storage/ports.js';
+import { checkPattern, compilePattern } from './patterns.js';
 
 export type Predicate = (event: CloudEvent) => boolean;
 
 const ATTRIBUTE_DIALECTS = ['exact', 'prefix', 'suffix'] as const;
-const SUPPORTED = 'exact, prefix, suffix, all, any, not';
+const SUPPORTED = 'exact, prefix, suffix, all, any, not, pattern';
 const ATTRIBUTE_NAME = /^[a-z0-9]{1,50}$/;
 
 /**
@@ -85,6 +87,8 @@ function checkFilter(filter: unknown, pointer: string): FieldError[] {
       return value.flatMap((f, i) => checkFilter(f, `${at}/${i}`));
     case 'not':
       return checkFilter(value, at);
+    case 'pattern':
+      return checkPattern(value, at);
     default:
       return [{ pointer: at, message: `unknown filter dialect '${dialect}'; use one of ${SUPPORTED}` }];
   }
@@ -125,5 +129,6 @@ function compileFilter(filter: Filter): Predicate {
     const p = compileFilter(value as Filter);
     return (event) => !p(event);
   }
+  if (dialect === 'pattern') return compilePattern(value as Record<string, unknown>);
   throw new Error(`filter dialect '${dialect}' was not checked before compiling`);
 }
