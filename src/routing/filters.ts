@@ -9,6 +9,7 @@ import { type FieldError, pointerToken } from '../core/errors.js';
 import type { CloudEvent } from '../core/event.js';
 import type { Filter } from '../storage/ports.js';
 import { CesqlCompileError, compileCesql } from './cesql/index.js';
+import { checkPattern, compilePattern } from './patterns.js';
 
 export type Predicate = (event: CloudEvent) => boolean;
 
@@ -91,6 +92,8 @@ function checkFilter(filter: unknown, pointer: string): FieldError[] {
     case 'sql':
     case 'cesql':
       return checkSql(value, at);
+    case 'pattern':
+      return checkPattern(value, at);
     default:
       return [{ pointer: at, message: `unknown filter dialect '${dialect}'; use one of ${SUPPORTED}` }];
   }
@@ -99,7 +102,9 @@ function checkFilter(filter: unknown, pointer: string): FieldError[] {
 /** Checks a CESQL expression by compiling it: the message gives the character where it fails. */
 function checkSql(value: unknown, pointer: string): FieldError[] {
   if (typeof value !== 'string' || value.trim() === '') {
-    return [{ pointer, message: "sql takes a CESQL expression as a string, such as \"subject LIKE 'orders/%'\"" }];
+    return [
+      { pointer, message: 'sql takes a CESQL expression as a string, such as "subject LIKE \'orders/%\'"' },
+    ];
   }
   try {
     compileCesql(value);
@@ -162,5 +167,6 @@ function compileFilter(filter: Filter): Predicate {
       return error === null && result === true;
     };
   }
+  if (dialect === 'pattern') return compilePattern(value as Record<string, unknown>);
   throw new Error(`filter dialect '${dialect}' was not checked before compiling`);
 }

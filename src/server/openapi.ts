@@ -804,7 +804,8 @@ export function openApiDocument(version: string) {
             types: { type: 'array', items: { type: 'string' } },
             filters: {
               type: 'array',
-              description: 'Subscriptions API filters: exact, prefix, suffix, all, any, not',
+              description:
+                'Subscriptions API filters: exact, prefix, suffix, all, any, not; and pattern (docs/patterns.md)',
               items: { type: 'object' },
             },
             protocolsettings: {
