@@ -6,6 +6,7 @@ import { registerCodegen } from './commands/codegen.js';
 import { registerDlq } from './commands/dlq.js';
 import { registerEndpoints } from './commands/endpoints.js';
 import { registerEvents } from './commands/events.js';
+import { registerFilter } from './commands/filter.js';
 import { registerPublish } from './commands/publish.js';
 import { registerReplay } from './commands/replay.js';
 import { registerSchema } from './commands/schema.js';
@@ -40,6 +41,7 @@ export function createProgram(): Command {
   registerDlq(program);
   registerReplay(program);
   registerEvents(program);
+  registerFilter(program);
   registerChannels(program);
   registerEndpoints(program);
   program.addHelpText(

@@ -18,6 +18,7 @@ import { catalogRoutes } from './routes/catalog.js';
 import { channelRoutes } from './routes/channels.js';
 import { deadLetterRoutes } from './routes/dead-letters.js';
 import { eventRoutes } from './routes/events.js';
+import { expressionRoutes } from './routes/expressions.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { replayRoutes } from './routes/replays.js';
@@ -100,6 +101,7 @@ export function buildApp({ hub, adminKey, logger }: AppOptions): FastifyInstance
     v1.register(metricsRoutes, { hub });
     v1.register(catalogRoutes, { hub });
     v1.register(simulateRoutes, { hub });
+    v1.register(expressionRoutes, { hub });
   });
   return app;
 }

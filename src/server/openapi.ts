@@ -469,6 +469,118 @@ export function openApiDocument(version: string) {
           responses: { 200: json({ type: 'array', items: ref('Endpoint') }) },
         },
       },
+      '/v1/expressions/evaluate': {
+        post: {
+          summary: 'Evaluate a filter expression against an event: {result, error}, a parse error included',
+          requestBody: {
+            required: true,
+            ...json({
+              type: 'object',
+              required: ['dialect', 'expression', 'event'],
+              properties: {
+                dialect: {
+                  enum: ['sql', 'cesql', 'pattern', 'exact', 'prefix', 'suffix', 'all', 'any', 'not'],
+                },
+                expression: {
+                  description: 'CESQL text for sql; the filter value (JSON) for the other dialects',
+                },
+                event: { type: 'object', description: 'a CloudEvent in the JSON format' },
+              },
+            }),
+          },
+          responses: {
+            200: json({
+              type: 'object',
+              required: ['result', 'error'],
+              properties: {
+                result: { type: ['boolean', 'integer', 'string', 'null'] },
+                error: {
+                  oneOf: [
+                    { type: 'null' },
+                    {
+                      type: 'object',
+                      required: ['kind', 'message'],
+                      properties: {
+                        kind: {
+                          enum: [
+                            'parse',
+                            'math',
+                            'cast',
+                            'missingFunction',
+                            'functionEvaluation',
+                            'missingAttribute',
+                            'generic',
+                          ],
+                        },
+                        message: { type: 'string' },
+                        position: { type: 'integer', minimum: 0 },
+                      },
+                    },
+                  ],
+                },
+              },
+            }),
+            400: problem,
+          },
+        },
+      },
+      '/v1/simulate': {
+        post: {
+          summary:
+            'What the hub would do with an event, or the latest events of a type; nothing stored or sent',
+          requestBody: {
+            required: true,
+            ...json({
+              oneOf: [
+                { type: 'object', required: ['event'], properties: { event: { type: 'object' } } },
+                {
+                  type: 'object',
+                  required: ['type'],
+                  properties: {
+                    type: { type: 'string' },
+                    sample: { type: 'integer', minimum: 1, maximum: 100, default: 10 },
+                  },
+                },
+              ],
+            }),
+          },
+          responses: {
+            200: json({
+              type: 'object',
+              properties: {
+                events: {
+                  type: 'array',
+                  items: {
+                    type: 'object',
+                    properties: {
+                      event: { type: 'object' },
+                      channel: { type: 'string' },
+                      contract: {},
+                      otherTypes: { type: 'integer' },
+                      subscriptions: {
+                        type: 'array',
+                        items: {
+                          type: 'object',
+                          properties: {
+                            id: { type: 'string' },
+                            mode: { enum: ['live', 'shadow'] },
+                            matched: { type: 'boolean' },
+                            decidedBy: {},
+                            outcome: { enum: ['send', 'not-matched', 'blocked', 'shadow', 'dead-letter'] },
+                            reason: { type: ['string', 'null'] },
+                            payload: {},
+                          },
+                        },
+                      },
+                    },
+                  },
+                },
+              },
+            }),
+            400: problem,
+          },
+        },
+      },
       '/v1/schemas': {
         get: {
           summary: 'Every registered event type with its settings and latest version number',
