@@ -61,10 +61,10 @@ export interface DispatcherHooks {
   /** What an attempt said about the subscription's sink: for disabling one that keeps failing. */
   verdict(sub: Subscription, healthy: boolean, at: Date): void;
   /**
-   * The event as the subscription reads it (converted to its pinned schema version), or why it
+   * The event as the subscription reads it (converted to its pinned schema version, transformed), or why it
    * cannot be; null when it goes out as stored, which is decided without waiting.
    */
-  convert(sub: Subscription, event: StoredEvent): Promise<ConversionResult> | null;
+  prepare(sub: Subscription, event: StoredEvent): Promise<ConversionResult> | null;
 }
 
 /** A subscription's own limits, with the requests it has in flight. */
@@ -492,7 +492,8 @@ export class Dispatcher {
 
   /**
    * Each delivery's event as the subscription reads it. One that cannot be converted to its pinned
-   * version is dead-lettered here with the reason, never sent as it is; the rest go on.
+   * version, or transformed, is dead-lettered here with the reason, never sent as it is; the rest
+   * go on.
    */
   private async converted(
     sub: Subscription,
@@ -506,7 +507,7 @@ export class Dispatcher {
     for (const d of items) {
       let result: ConversionResult | null;
       try {
-        const pending = this.hooks.convert(sub, d.event);
+        const pending = this.hooks.prepare(sub, d.event);
         result = pending ? await pending : null;
       } catch (error) {
         result = { ok: false, reason: `the conversion failed: ${(error as Error).message ?? String(error)}` };

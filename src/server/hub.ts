@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import { type ConversionResult, Converters, pinnedVersion } from '../contracts/conversion.js';
+import { Converters } from '../contracts/conversion.js';
 import { IngestCheck, type IngestWarning } from '../contracts/ingest-check.js';
 import { SchemaRegistry } from '../contracts/registry.js';
 import type { ChannelConfig, HubConfig } from '../core/config.js';
@@ -17,11 +17,11 @@ import { Replayer, type ReplayInput } from '../delivery/replay.js';
 import { HttpSink } from '../delivery/sinks/http.js';
 import { Metrics } from '../observability/metrics.js';
 import { Channels } from '../routing/channels.js';
+import { Preparation } from '../routing/preparation.js';
 import { regionBlock } from '../routing/region-policy.js';
 import { Router } from '../routing/router.js';
 import { type SimulatedEvent, type SimulationInput, simulate } from '../routing/simulation.js';
 import { type SubscriptionInput, withPolicyDefaults } from '../routing/subscription-input.js';
-import { Transforms } from '../routing/transform.js';
 import type {
   AppendResult,
   Delivery,
@@ -96,8 +96,7 @@ export class Hub {
   /** Where others reach the hub: the configured `publicUrl`, else the address it listens on. */
   publicUrl: string;
   private readonly ingestCheck: IngestCheck;
-  private readonly converters: Converters;
-  private readonly transforms = new Transforms();
+  private readonly preparation: Preparation;
   /** Subscriptions whose `failingSince` is being written, so a burst of failures writes it once. */
   private readonly healthWrites = new Set<string>();
   private sweepTimer: NodeJS.Timeout | undefined;
@@ -121,7 +120,10 @@ export class Hub {
       now,
       isStored: (source, id) => store.hasEvent(source, id),
     });
-    this.converters = new Converters(this.registry.cache, () => this.publicUrl);
+    this.preparation = new Preparation(
+      new Converters(this.registry.cache, () => this.publicUrl),
+      this.metrics,
+    );
     this.breakers = new Breakers(config.breaker, (t) => this.onBreaker(t));
     this.sink = new HttpSink({ connectionsPerOrigin: config.connectionsPerOrigin });
     const defaultChannel = this.channels.of('');
@@ -135,7 +137,7 @@ export class Hub {
         channelsOf: (sub) => this.channels.for(sub.types).map((c) => c.name),
         disable: (seen, reason) => this.disable(seen, reason),
         verdict: (sub, healthy, at) => this.verdict(sub, healthy, at),
-        convert: (sub, event) => this.preparedFor(sub, event),
+        prepare: (sub, event) => this.preparation.for(sub, event),
       },
       {
         concurrency: config.deliveryConcurrency,
@@ -223,39 +225,9 @@ export class Hub {
             throw error;
           }
         },
-        prepare: (sub, event) => this.preparedFor(sub, event),
+        prepare: (sub, event) => this.preparation.for(sub, event, false),
       }),
     };
-  }
-
-  /** The event as the subscription reads it, or null when it goes out as stored (decided at once). */
-  private preparedFor(sub: Subscription, event: StoredEvent): Promise<ConversionResult> | null {
-    const pin = pinnedVersion(sub, event.event.type);
-    if (pin === undefined && sub.delivery.transform === null) return null;
-    return this.prepare(sub, event, pin);
-  }
-
-  /**
-   * The event as the subscription reads it: converted to its pinned version, then reshaped by its
-   * transform; or why it cannot be.
-   */
-  private async prepare(
-    sub: Subscription,
-    stored: StoredEvent,
-    pin: number | undefined,
-  ): Promise<ConversionResult> {
-    let result: ConversionResult = { ok: true, event: stored.event, conversion: null };
-    if (pin !== undefined) {
-      result = await this.converters.convert(stored, pin);
-      if (!result.ok || result.conversion) {
-        const outcome = result.ok ? 'converted' : 'failed';
-        this.metrics.conversions.inc({ type: stored.event.type, outcome });
-      }
-      if (!result.ok) return result;
-    }
-    if (sub.delivery.transform === null) return result;
-    const transformed = await this.transforms.apply(sub.delivery.transform, result.event);
-    return transformed.ok ? { ...result, event: transformed.event } : transformed;
   }
 
   /**
