@@ -208,13 +208,13 @@ function makeSubscription(i) {
 function plainScan(subscriptions, compileFilters) {
   const compiled = subscriptions.map((s) => ({
     subscription: s,
-    types: s.types.length === 0 ? null : new Set(s.types),
+    types: s.types.length === 0 ? null : s.types,
     matches: compileFilters(s.filters),
   }));
   return (event) => {
     const out = [];
     for (const c of compiled) {
-      if ((c.types === null || c.types.has(event.type)) && c.matches(event)) out.push(c.subscription);
+      if ((c.types === null || c.types.includes(event.type)) && c.matches(event)) out.push(c.subscription);
     }
     return out;
   };
