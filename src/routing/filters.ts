@@ -19,9 +19,10 @@ const ATTRIBUTE_NAME = /^[a-z0-9]{1,50}$/;
 
 /**
  * The string form of an attribute, as the spec compares them: booleans and integers by their
- * canonical string encoding. Absent attributes never match.
+ * canonical string encoding. Absent attributes never match. Exported so the matcher index looks
+ * values up exactly as the predicates compare them.
  */
-function attributeString(event: CloudEvent, name: string): string | undefined {
+export function attributeString(event: CloudEvent, name: string): string | undefined {
   const value = event[name];
   if (typeof value === 'string') return value;
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);

@@ -1,42 +1,30 @@
 /**
- * Picks the subscriptions an event goes to. Subscriptions are indexed by type, so the cost of
- * routing grows with the subscriptions of an event's type, not with all of them.
+ * Picks the subscriptions an event goes to. The work is done by the matcher index
+ * (matcher-index.ts), so the cost of routing grows with the candidates an event's type and
+ * attributes select, not with the number of subscriptions.
  */
 import type { CloudEvent } from '../core/event.js';
 import type { Subscription } from '../storage/ports.js';
-import { compileFilters, type Predicate } from './filters.js';
-
-interface Route {
-  subscription: Subscription;
-  matches: Predicate;
-}
+import { type Explanation, MatcherIndex } from './matcher-index.js';
 
 export class Router {
-  private readonly byType = new Map<string, Route[]>();
-  /** Subscriptions with an empty `types` list take every type. */
-  private anyType: Route[] = [];
+  private index = new MatcherIndex([]);
 
-  /** Rebuilds the index from the full set of subscriptions. */
+  /** Rebuilds the index from the full set of subscriptions; only active ones are routed to. */
   load(subscriptions: readonly Subscription[]): void {
-    this.byType.clear();
-    this.anyType = [];
-    for (const subscription of subscriptions) {
-      if (subscription.status !== 'active') continue;
-      const route = { subscription, matches: compileFilters(subscription.filters) };
-      if (subscription.types.length === 0) this.anyType.push(route);
-      for (const type of new Set(subscription.types)) {
-        const list = this.byType.get(type);
-        if (list) list.push(route);
-        else this.byType.set(type, [route]);
-      }
-    }
+    this.index = new MatcherIndex(subscriptions.filter((s) => s.status === 'active'));
   }
 
-  /** The active subscriptions whose types and filters match the event. */
+  /**
+   * The active subscriptions whose types and filters match the event: those listing its type, in
+   * the order loaded, then those with `types: []`, in the order loaded.
+   */
   route(event: CloudEvent): Subscription[] {
-    const out: Subscription[] = [];
-    for (const r of this.byType.get(event.type) ?? []) if (r.matches(event)) out.push(r.subscription);
-    for (const r of this.anyType) if (r.matches(event)) out.push(r.subscription);
-    return out;
+    return this.index.match(event);
+  }
+
+  /** The candidates the index considered for the event and each one's verdict (for simulation). */
+  explain(event: CloudEvent): Explanation[] {
+    return this.index.explain(event);
   }
 }
