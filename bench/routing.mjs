@@ -6,7 +6,7 @@
  *
  *   npm run bench:routing                          # 1 s warm-up + 3 s per target
  *   node bench/routing.mjs --seconds 5 --subscriptions 20000 --types 300 --seed 7
- *   ROUTING_GENERAL=sql node bench/routing.mjs     # general filters in CESQL (see generalFilters)
+ *   ROUTING_GENERAL=sql node bench/routing.mjs     # general filters all CESQL (see generalFilters)
  *
  * The mix, drawn from a seeded generator: 60 % by type only (15 %) or type + an exact subject,
  * source or tenant; 25 % prefix filters on subject or source (a fifth of them on every type); 15 %
@@ -35,10 +35,10 @@ const CHECKED_EVENTS = 10_000;
 const TARGET_RATE = 50_000;
 const TARGET_RATIO = 20;
 /**
- * Which filters stand for the general expressions: `stand-in` (any/not/suffix, the default while the
- * `sql` and `pattern` dialects are being written), `sql`, `pattern`, or `mixed` (all three).
+ * Which filters make the general expressions: `mixed` (the default: a third each CESQL, pattern and
+ * any/not/suffix combinations), `sql`, `pattern`, or `stand-in` (any/not/suffix only).
  */
-const GENERAL = process.env.ROUTING_GENERAL || 'stand-in';
+const GENERAL = process.env.ROUTING_GENERAL || 'mixed';
 
 const ROUTER = join(ROOT, 'dist', 'routing', 'router.js');
 const FILTERS = join(ROOT, 'dist', 'routing', 'filters.js');
@@ -137,9 +137,8 @@ function typesFor(count = 1) {
 }
 
 /**
- * The general expressions. The stand-ins use the dialects every build has; the `sql` and `pattern`
- * forms say the same things for when those dialects land (the shapes follow issue 5 and may need
- * adjusting to the final syntax). Add more shapes here; the index treats them all as opaque.
+ * The general expressions, in CESQL, pattern, or the Subscriptions API's any/not/suffix. Add more
+ * shapes here; the index treats them all as opaque and evaluates them on candidates.
  */
 function generalFilters(entity) {
   const kind = GENERAL === 'mixed' ? pick(['stand-in', 'sql', 'pattern']) : GENERAL;
@@ -251,8 +250,8 @@ async function main() {
       `${WARMUP} s warm-up + ${SECONDS} s per target, Zipf skew events ${EVENT_SKEW} subscriptions ${SUB_SKEW}, seed ${SEED}`,
   );
   console.log(
-    GENERAL === 'stand-in'
-      ? 'general expressions: any/not/suffix combinations standing in for CESQL and pattern filters (ROUTING_GENERAL=sql|pattern|mixed once those dialects land)'
+    GENERAL === 'mixed'
+      ? 'general expressions: mixed, a third each CESQL (sql), pattern, and any/not/suffix combinations'
       : `general expressions: ${GENERAL}`,
   );
   console.log(`machine: ${machine()}`);

@@ -119,9 +119,37 @@ function checkSql(value: unknown, pointer: string): FieldError[] {
 
 /** Compiles checked filters into one predicate: the list matches when every filter matches. */
 export function compileFilters(filters: readonly Filter[]): Predicate {
-  const predicates = filters.map(compileFilter);
-  if (predicates.length === 0) return () => true;
-  return (event) => predicates.every((p) => p(event));
+  return every(filters.map(compileFilter));
+}
+
+// The combinators below are plain loops, with the one-element cases unwrapped: routing runs them
+// for every candidate subscription of every event, and closures over `every`/`some` showed as the
+// largest share of routing time in the routing bench's profile.
+
+function every(ps: Predicate[]): Predicate {
+  if (ps.length === 0) return () => true;
+  if (ps.length === 1) return ps[0]!;
+  return (event) => {
+    for (const p of ps) if (!p(event)) return false;
+    return true;
+  };
+}
+
+function some(ps: Predicate[]): Predicate {
+  if (ps.length === 1) return ps[0]!;
+  return (event) => {
+    for (const p of ps) if (p(event)) return true;
+    return false;
+  };
+}
+
+/** One attribute compared with one value, by the dialect's test. */
+function attributeTest(dialect: string, name: string, v: string): Predicate {
+  if (dialect === 'exact') return (event) => attributeString(event, name) === v;
+  if (dialect === 'prefix') {
+    return (event) => attributeString(event, name)?.startsWith(v) === true;
+  }
+  return (event) => attributeString(event, name)?.endsWith(v) === true;
 }
 
 /**
@@ -135,27 +163,12 @@ export function firstFailingFilter(filters: readonly Filter[], event: CloudEvent
 function compileFilter(filter: Filter): Predicate {
   const [dialect, value] = Object.entries(filter)[0] as [string, unknown];
   if ((ATTRIBUTE_DIALECTS as readonly string[]).includes(dialect)) {
-    const pairs = Object.entries(value as Record<string, string>);
-    const test =
-      dialect === 'exact'
-        ? (s: string, v: string) => s === v
-        : dialect === 'prefix'
-          ? (s: string, v: string) => s.startsWith(v)
-          : (s: string, v: string) => s.endsWith(v);
-    return (event) =>
-      pairs.every(([name, v]) => {
-        const s = attributeString(event, name);
-        return s !== undefined && test(s, v);
-      });
+    return every(
+      Object.entries(value as Record<string, string>).map(([name, v]) => attributeTest(dialect, name, v)),
+    );
   }
-  if (dialect === 'all') {
-    const ps = (value as Filter[]).map(compileFilter);
-    return (event) => ps.every((p) => p(event));
-  }
-  if (dialect === 'any') {
-    const ps = (value as Filter[]).map(compileFilter);
-    return (event) => ps.some((p) => p(event));
-  }
+  if (dialect === 'all') return every((value as Filter[]).map(compileFilter));
+  if (dialect === 'any') return some((value as Filter[]).map(compileFilter));
   if (dialect === 'not') {
     const p = compileFilter(value as Filter);
     return (event) => !p(event);

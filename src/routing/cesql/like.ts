@@ -44,6 +44,17 @@ export function compileLike(pattern: string): LikePattern {
     const literal = elements.join('');
     return { matches: (text) => text === literal };
   }
+  // The common shapes of a filter (`orders/%`, `%/paid`, `%gold%`) as plain string tests: the
+  // general matcher splits the text into code points on every call.
+  const inner = elements.slice(elements[0] === ANY_RUN ? 1 : 0, elements.at(-1) === ANY_RUN ? -1 : undefined);
+  if (inner.length > 0 && inner.every((e) => typeof e === 'string')) {
+    const literal = inner.join('');
+    const leading = elements[0] === ANY_RUN;
+    const trailing = elements.at(-1) === ANY_RUN;
+    if (leading && trailing) return { matches: (text) => text.includes(literal) };
+    if (leading) return { matches: (text) => text.endsWith(literal) };
+    if (trailing) return { matches: (text) => text.startsWith(literal) };
+  }
   return { matches: (text) => matchElements(elements, Array.from(text)) };
 }
 
