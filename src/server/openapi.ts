@@ -62,16 +62,6 @@ const checkResult = {
     changes: { type: 'array', items: { $ref: '#/components/schemas/SchemaChange' } },
   },
 };
-const DELIVERY_STATUSES = [
-  'pending',
-  'delivered',
-  'retrying',
-  'dead',
-  'discarded',
-  'filtered',
-  'blocked',
-  'shadow',
-];
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 /** A page of items: `next` is the cursor for `after`, null on the last page. */
 const pageOf = (items: unknown) => ({

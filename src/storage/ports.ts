@@ -101,15 +101,19 @@ export interface Subscription {
   updatedAt: string;
 }
 
-export type DeliveryStatus =
-  | 'pending'
-  | 'delivered'
-  | 'retrying'
-  | 'dead'
-  | 'discarded'
-  | 'filtered'
-  | 'blocked'
-  | 'shadow';
+/** Every status a delivery can have, for the API's filters and descriptions. */
+export const DELIVERY_STATUSES = [
+  'pending',
+  'delivered',
+  'retrying',
+  'dead',
+  'discarded',
+  'filtered',
+  'blocked',
+  'shadow',
+] as const;
+
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 
 export interface StoredEvent {
   /** The hub's sequence number: the order in which events became durable. */

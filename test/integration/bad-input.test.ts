@@ -663,9 +663,9 @@ const subscriptionCases: SubscriptionCase[] = [
   },
   {
     name: 'unknown dialect nested in all',
-    body: sub({ filters: [{ all: [{ exact: { type: 'a' } }, { cesql: 'x' }] }] }),
+    body: sub({ filters: [{ all: [{ exact: { type: 'a' } }, { jsonpath: '$.x' }] }] }),
     status: 400,
-    pointer: '/filters/0/all/1/cesql',
+    pointer: '/filters/0/all/1/jsonpath',
   },
   {
     name: 'filter with two dialects',

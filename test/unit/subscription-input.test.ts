@@ -157,7 +157,10 @@ describe('parseSubscriptionInput: errors', () => {
 
   it('reports filter problems at their pointers, unknown dialects included', () => {
     expect(pointersOf({ sink: SINK, filters: [{ regex: { subject: '.*' } }] })).toEqual(['/filters/0/regex']);
-    expect(pointersOf({ sink: SINK, filters: [{ exact: { subject: 'x' } }, { sql: 'a = 1' }] })).toEqual([
+    expect(pointersOf({ sink: SINK, filters: [{ exact: { subject: 'x' } }, { jq: '.a == 1' }] })).toEqual([
+      '/filters/1/jq',
+    ]);
+    expect(pointersOf({ sink: SINK, filters: [{ exact: { subject: 'x' } }, { sql: 'a = ' }] })).toEqual([
       '/filters/1/sql',
     ]);
     expect(pointersOf({ sink: SINK, filters: { exact: {} } })).toEqual(['/filters']);

@@ -6,16 +6,7 @@ import { readJsonBody } from '../body.js';
 import { type Hub, toPublic } from '../hub.js';
 import { readPaging } from '../paging.js';
 
-const STATUSES: readonly DeliveryStatus[] = [
-  'pending',
-  'delivered',
-  'retrying',
-  'dead',
-  'discarded',
-  'filtered',
-  'blocked',
-  'shadow',
-];
+const STATUSES: readonly DeliveryStatus[] = DELIVERY_STATUSES;
 
 /** The CloudEvents Subscriptions API resource, with Junction's delivery policy under `delivery`. */
 export const subscriptionRoutes: FastifyPluginAsync<{ hub: Hub }> = async (app, { hub }) => {
