@@ -12,6 +12,7 @@ import {
   DELIVERY_BOUNDS,
   RATE_LIMIT_BOUNDS,
 } from '../core/config.js';
+import { DELIVERY_STATUSES } from '../storage/ports.js';
 
 const problem = { $ref: '#/components/responses/Problem' };
 const json = (schema: unknown) => ({ content: { 'application/json': { schema } } });

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { ValidationError } from '../../core/errors.js';
 import { parseSubscriptionInput } from '../../routing/subscription-input.js';
-import type { DeliveryStatus } from '../../storage/ports.js';
+import { DELIVERY_STATUSES, type DeliveryStatus } from '../../storage/ports.js';
 import { readJsonBody } from '../body.js';
 import { type Hub, toPublic } from '../hub.js';
 import { readPaging } from '../paging.js';
