@@ -65,6 +65,16 @@ export interface DispatcherHooks {
    * cannot be; null when it goes out as stored, which is decided without waiting.
    */
   prepare(sub: Subscription, event: StoredEvent): Promise<ConversionResult> | null;
+  /**
+   * A policy that settles the delivery instead of sending it: a region policy that blocks the
+   * event now, or shadow mode. Checked at every send, so a redrive, or a subscription changed after
+   * its deliveries were made, cannot send what ingest would not have.
+   */
+  settles(
+    sub: Subscription,
+    event: StoredEvent,
+    channel: string,
+  ): { status: 'blocked' | 'shadow'; reason: string } | null;
 }
 
 /** A subscription's own limits, with the requests it has in flight. */
@@ -505,6 +515,24 @@ export class Dispatcher {
       conversions: [],
     };
     for (const d of items) {
+      const settled = this.hooks.settles(sub, d.event, d.delivery.channel);
+      if (settled) {
+        await this.store.recordAttempt(d.delivery.id, {
+          kind: 'settled',
+          status: settled.status,
+          reason: settled.reason,
+          attempt: {
+            n: d.delivery.attempts + 1,
+            at: new Date().toISOString(),
+            status: null,
+            outcome: settled.status,
+            latencyMs: 0,
+            error: settled.reason,
+            response: null,
+          },
+        });
+        continue;
+      }
       let result: ConversionResult | null;
       try {
         const pending = this.hooks.prepare(sub, d.event);

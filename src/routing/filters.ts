@@ -119,8 +119,20 @@ function checkSql(value: unknown, pointer: string): FieldError[] {
 
 /** Compiles checked filters into one predicate: the list matches when every filter matches. */
 export function compileFilters(filters: readonly Filter[]): Predicate {
-  return every(filters.map(compileFilter));
+  let compiled = compiledLists.get(filters);
+  if (!compiled) {
+    compiled = every(filters.map(compileFilter));
+    compiledLists.set(filters, compiled);
+  }
+  return compiled;
 }
+
+/**
+ * Compiled filter lists by the list itself: a subscription's `filters` array is never changed in
+ * place (a change replaces the subscription), and the index is rebuilt whenever any subscription
+ * changes, so without this every rebuild would compile every CESQL and pattern filter again.
+ */
+const compiledLists = new WeakMap<readonly Filter[], Predicate>();
 
 // The combinators below are plain loops, with the one-element cases unwrapped: routing runs them
 // for every candidate subscription of every event, and closures over `every`/`some` showed as the

@@ -9,12 +9,16 @@ import type { StoredEvent, Subscription } from '../storage/ports.js';
 import { Transforms } from './transform.js';
 
 export class Preparation {
-  private readonly transforms = new Transforms();
+  private readonly transforms: Transforms;
 
   constructor(
     private readonly converters: Converters,
     private readonly metrics: Metrics,
-  ) {}
+    /** The largest data a transform may produce, as JSON. */
+    maxBytes: number,
+  ) {
+    this.transforms = new Transforms(maxBytes);
+  }
 
   /**
    * The event as the subscription reads it, or null when it goes out as stored. `count: false`

@@ -14,6 +14,9 @@ const MAX_COMPILED = 10_000;
 export class Transforms {
   private readonly compiled = new Map<string, CompiledExpression>();
 
+  /** `maxBytes`: the largest result taken, as JSON; the hub's `maxEventBytes`. */
+  constructor(private readonly maxBytes: number) {}
+
   /**
    * The event with its data replaced by the expression's result (JSON, `application/json`). The
    * input is the event's data; `$event` is the whole event. `dataschema` is dropped: the new data
@@ -24,7 +27,14 @@ export class Transforms {
     try {
       const result = await evaluateWithin(this.compile(expression), event.data, { event });
       // A JSON round trip leaves plain data, or fails here on a function in the result.
-      data = result === undefined ? undefined : (JSON.parse(JSON.stringify(result)) as unknown);
+      const json = result === undefined ? undefined : JSON.stringify(result);
+      if (json !== undefined && Buffer.byteLength(json) > this.maxBytes) {
+        return {
+          ok: false,
+          reason: `the transform produced ${Buffer.byteLength(json)} bytes of data, over the limit of ${this.maxBytes} (maxEventBytes)`,
+        };
+      }
+      data = json === undefined ? undefined : (JSON.parse(json) as unknown);
     } catch (error) {
       return { ok: false, reason: `the transform failed: ${(error as Error).message ?? String(error)}` };
     }

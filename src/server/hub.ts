@@ -61,6 +61,8 @@ const MAX_QUEUED = 1_000;
 /** How often events past their channel's retention are looked for, and how many go per write. */
 const SWEEP_INTERVAL_MS = 60_000;
 const SWEEP_BATCH = 1_000;
+/** What a shadow delivery records as its reason. */
+const SHADOW_REASON = 'shadow mode: recorded, not sent';
 /** The source of the events the hub publishes about itself. */
 const HUB_SOURCE = '/junction';
 
@@ -123,6 +125,7 @@ export class Hub {
     this.preparation = new Preparation(
       new Converters(this.registry.cache, () => this.publicUrl),
       this.metrics,
+      config.maxEventBytes,
     );
     this.breakers = new Breakers(config.breaker, (t) => this.onBreaker(t));
     this.sink = new HttpSink({ connectionsPerOrigin: config.connectionsPerOrigin });
@@ -138,6 +141,22 @@ export class Hub {
         disable: (seen, reason) => this.disable(seen, reason),
         verdict: (sub, healthy, at) => this.verdict(sub, healthy, at),
         prepare: (sub, event) => this.preparation.for(sub, event),
+        settles: (sub, event, channel) => {
+          const block = regionBlock(
+            event.event,
+            this.channels.get(channel) ?? this.channels.of(event.event.type),
+            sub,
+          );
+          if (block) {
+            this.metrics.blockedDeliveries.inc({ policy: block.policy });
+            return { status: 'blocked', reason: block.reason };
+          }
+          if (sub.delivery.mode === 'shadow') {
+            this.metrics.shadowDeliveries.inc();
+            return { status: 'shadow', reason: SHADOW_REASON };
+          }
+          return null;
+        },
       },
       {
         concurrency: config.deliveryConcurrency,
@@ -243,7 +262,7 @@ export class Hub {
       if (block)
         settled.push({ subscription: sub, status: 'blocked', reason: block.reason, policy: block.policy });
       else if (sub.delivery.mode === 'shadow') {
-        settled.push({ subscription: sub, status: 'shadow', reason: 'shadow mode: recorded, not sent' });
+        settled.push({ subscription: sub, status: 'shadow', reason: SHADOW_REASON });
       } else live.push(sub);
     }
     return { channel: channel.name, subscriptions: live, settled };
@@ -589,8 +608,16 @@ export class Hub {
   }
 
   private remember(sub: Subscription): void {
+    const before = this.subscriptions.get(sub.id);
     this.subscriptions.set(sub.id, sub);
-    this.router.load([...this.subscriptions.values()]);
+    // A health write (failingSince) keeps everything routing reads: the index stays as it is.
+    const same =
+      before !== undefined &&
+      before.status === sub.status &&
+      before.types === sub.types &&
+      before.filters === sub.filters &&
+      before.delivery === sub.delivery;
+    if (!same) this.router.load([...this.subscriptions.values()]);
   }
 
   private withEvents(page: Page<Delivery>) {

@@ -144,7 +144,8 @@ export interface Attempt {
   at: string;
   /** HTTP status, or null when no response came (timeout, connection error). */
   status: number | null;
-  outcome: 'delivered' | 'retry' | 'dead' | 'disabled';
+  /** `blocked` and `shadow`: settled by a policy before sending; nothing was sent. */
+  outcome: 'delivered' | 'retry' | 'dead' | 'disabled' | 'blocked' | 'shadow';
   latencyMs: number;
   error: string | null;
   /** The first 1 KiB of the response body. */
@@ -216,7 +217,9 @@ type AttemptVerdict =
       /** With `onDead: "block"`: the dead letter keeps later events of its partition key waiting. */
       holdKey?: boolean;
     }
-  | { kind: 'disable'; attempt: Attempt; reason: string };
+  | { kind: 'disable'; attempt: Attempt; reason: string }
+  /** Settled before sending: a region policy blocks it now, or the subscription is in shadow mode. */
+  | { kind: 'settled'; attempt: Attempt; status: 'blocked' | 'shadow'; reason: string };
 
 /** Where ingest sends an event: its channel and the subscriptions that take it. */
 export interface Routed {

@@ -224,3 +224,65 @@ describe('shadow mode', () => {
     expect(res.status).toBe(400);
   });
 });
+
+describe('policies at send time (review findings)', () => {
+  /** A delivery dead-lettered by a 400, then the subscription changed, then a redrive. */
+  async function deadThenRedrive(delivery: Record<string, unknown>, extra: Record<string, unknown>) {
+    const s = await sink();
+    s.respond((_r, res) => res.writeHead(400).end('no'));
+    const body = { types: ['com.review.redrive'], sink: s.url };
+    const { id: sub } = await hub.subscribe(body);
+    const id = await publish('com.review.redrive', { a: 1 }, extra);
+    await waitFor(async () => (await deliveryOf(id, sub))?.status === 'dead');
+    expect((await api(`/v1/subscriptions/${sub}`, 'PUT', { ...body, delivery })).status).toBe(200);
+    s.respond((_r, res) => res.writeHead(200).end('ok'));
+    expect((await api('/v1/dead-letters/redrive', 'POST', { subscription: sub })).status).toBe(200);
+    await waitFor(async () =>
+      ['shadow', 'blocked', 'delivered'].includes((await deliveryOf(id, sub))?.status ?? ''),
+    );
+    return { s, delivery: await deliveryOf(id, sub) };
+  }
+
+  it('a redrive of a subscription now in shadow mode records shadow and sends nothing', async () => {
+    const { s, delivery } = await deadThenRedrive({ mode: 'shadow' }, {});
+    expect(delivery?.status).toBe('shadow');
+    expect(s.received).toHaveLength(1);
+  });
+
+  it('a redrive of an event its subscription now forbids records blocked and sends nothing', async () => {
+    const { s, delivery } = await deadThenRedrive({ allowedRegions: ['eu'] }, { dataregion: 'us' });
+    expect(delivery).toMatchObject({
+      status: 'blocked',
+      lastError: expect.stringMatching(/dataregion 'us'/),
+    });
+    expect(s.received).toHaveLength(1);
+  });
+
+  it('dead-letters a transform result over maxEventBytes instead of sending it', async () => {
+    const s = await sink();
+    const { id: sub } = await hub.subscribe({
+      types: ['com.review.big'],
+      sink: s.url,
+      delivery: { transform: '$pad("", 2000000, "x")' },
+    });
+    const id = await publish('com.review.big', { a: 1 });
+    await waitFor(async () => (await deliveryOf(id, sub))?.status === 'dead');
+    expect((await deliveryOf(id, sub))?.lastError).toMatch(/over the limit of 1048576/);
+    expect(s.received).toHaveLength(0);
+  });
+
+  it('answers a long LIKE or IN chain with a parse error, never a 500', async () => {
+    const like = await api('/v1/expressions/evaluate', 'POST', {
+      dialect: 'sql',
+      expression: `a${" LIKE''".repeat(9300)}`,
+      event: { a: 'x' },
+    });
+    expect(like.status).toBe(200);
+    expect(((await like.json()) as { error: { kind: string } }).error.kind).toBe('parse');
+    const chain = await api('/v1/subscriptions', 'POST', {
+      sink: 'http://127.0.0.1:9/x',
+      filters: [{ sql: `a${' IN(1)'.repeat(10900)}` }],
+    });
+    expect(chain.status).toBe(400);
+  });
+});

@@ -55,10 +55,13 @@ export function compileLike(pattern: string): LikePattern {
     if (leading) return { matches: (text) => text.endsWith(literal) };
     if (trailing) return { matches: (text) => text.startsWith(literal) };
   }
-  return { matches: (text) => matchElements(elements, Array.from(text)) };
+  // Code points, as the spec's characters; a text without surrogates is its own code points.
+  return { matches: (text) => matchElements(elements, SURROGATE.test(text) ? Array.from(text) : text) };
 }
 
-function matchElements(elements: readonly Element[], text: readonly string[]): boolean {
+const SURROGATE = /[\uD800-\uDFFF]/;
+
+function matchElements(elements: readonly Element[], text: ArrayLike<string>): boolean {
   let p = 0;
   let t = 0;
   // Where to resume after the last `%`: the element after it, and the text it has swallowed up to.

@@ -37,6 +37,8 @@ export type Node =
 
 /** Beyond this many nested levels an expression is refused, so neither parsing nor evaluation can overflow the stack. */
 export const MAX_DEPTH = 200;
+/** The longest LIKE pattern: a filter's patterns are short, and each character is work per event. */
+export const MAX_LIKE_PATTERN = 256;
 /** Longer expressions are refused before any work is done: a filter has no reason to be this large. */
 export const MAX_LENGTH = 64 * 1024;
 
@@ -162,7 +164,13 @@ class Parser {
   /** `x [NOT] LIKE 'pattern'` and `x [NOT] IN (…)`, which may follow each other. */
   private postfix(): Node {
     let node = this.unary();
-    for (;;) {
+    // Each LIKE or IN wraps the node before it, and the evaluator's builder recurses once per
+    // wrapping: the chain counts against MAX_DEPTH like any other nesting.
+    let links = 0;
+    for (; ; links++) {
+      if (this.depth + links >= MAX_DEPTH) {
+        throw parseError(`the expression is nested more than ${MAX_DEPTH} levels deep`, this.peek().position);
+      }
       const negated = this.isKeyword(this.peek(), 'NOT');
       const keyword = this.peek(negated ? 1 : 0);
       if (this.isKeyword(keyword, 'LIKE')) {
@@ -170,6 +178,10 @@ class Parser {
         const pattern = this.next();
         // The pattern must be a string literal as written, never an expression (spec §3.4.3).
         if (pattern.type !== 'string') throw this.unexpected(pattern, 'a string literal after LIKE');
+        // The matcher's worst case is the pattern's length times the text's: bound the pattern.
+        if (pattern.text.length > MAX_LIKE_PATTERN) {
+          throw parseError(`a LIKE pattern may be at most ${MAX_LIKE_PATTERN} characters`, pattern.position);
+        }
         node = {
           kind: 'like',
           operand: node,

@@ -412,7 +412,9 @@ export class SqliteStore implements EventStore {
         ? ['delivered', null, null]
         : result.kind === 'retry'
           ? ['retrying', result.nextAttemptAt.getTime(), a.error ?? `HTTP ${a.status}`]
-          : ['dead', null, result.reason];
+          : result.kind === 'settled'
+            ? [result.status, null, result.reason]
+            : ['dead', null, result.reason];
     await this.writer.run({
       kind: 'attempt',
       deliveryId,
