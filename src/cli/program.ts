@@ -7,6 +7,7 @@ import { registerDlq } from './commands/dlq.js';
 import { registerEndpoints } from './commands/endpoints.js';
 import { registerEvents } from './commands/events.js';
 import { registerFilter } from './commands/filter.js';
+import { registerMigrate } from './commands/migrate.js';
 import { registerPublish } from './commands/publish.js';
 import { registerReplay } from './commands/replay.js';
 import { registerSchema } from './commands/schema.js';
@@ -34,6 +35,7 @@ export function createProgram(): Command {
     .exitOverride()
     .showHelpAfterError('(add --help for usage)');
   registerServe(program);
+  registerMigrate(program);
   registerPublish(program);
   registerSub(program);
   registerSchema(program);

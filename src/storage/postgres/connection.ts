@@ -1,0 +1,98 @@
+/**
+ * Opening a PostgreSQL client for Junction: the address and schema checked once, driver notices
+ * silenced, and connection failures turned into a `StoreUnavailableError` that says what to check.
+ */
+import postgres from 'postgres';
+import { MigrationSetupError, StoreUnavailableError } from './errors.js';
+
+/** The schema Junction's tables live in unless told otherwise. */
+export const DEFAULT_SCHEMA = 'junction';
+
+/**
+ * Lower-case identifiers only, so the name never needs quoting in `search_path`, `psql` or an
+ * operator's own queries; 63 bytes is PostgreSQL's identifier limit.
+ */
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** Throws unless `schema` is a plain lower-case identifier PostgreSQL keeps as written. */
+export function checkSchemaName(schema: string): string {
+  if (!SCHEMA_NAME.test(schema) || schema.startsWith('pg_')) {
+    throw new MigrationSetupError(
+      `Invalid schema name "${schema}": use lower-case letters, digits and _ (not starting with a digit or pg_), up to 63 characters.`,
+    );
+  }
+  return schema;
+}
+
+/** The address without its password, for messages and logs. */
+export function redact(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(unparseable address)';
+  }
+}
+
+/** Opens a client (no connection is made until the first query). */
+export function openClient(url: string, options: { max?: number; application?: string } = {}): postgres.Sql {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch (cause) {
+    throw new MigrationSetupError(
+      `Invalid PostgreSQL address "${url}": expected postgres://user@host:5432/db.`,
+      {
+        cause,
+      },
+    );
+  }
+  if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
+    throw new MigrationSetupError(
+      `Invalid PostgreSQL address "${redact(url)}": it must start with postgres:// or postgresql://.`,
+    );
+  }
+  return postgres(url, {
+    max: options.max ?? 10,
+    // Seconds. A down server answers at once with ECONNREFUSED; this bounds a black-holed one.
+    connect_timeout: 10,
+    // `CREATE … IF NOT EXISTS` raises notices on every run after the first; they are not news.
+    onnotice: () => {},
+    connection: { application_name: options.application ?? 'junction' },
+  });
+}
+
+/** Errors the driver or the socket raise when no session could be opened at all. */
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'CONNECT_TIMEOUT',
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED',
+  '28000', // invalid_authorization_specification (no pg_hba.conf entry, unknown role)
+  '28P01', // invalid_password
+  '3D000', // invalid_catalog_name: the database does not exist
+  '57P03', // cannot_connect_now: starting up or shutting down
+  '53300', // too_many_connections
+]);
+
+/**
+ * Returns a `StoreUnavailableError` for a connection failure, else `err` unchanged, so that SQL
+ * errors (a broken migration) keep their own meaning.
+ */
+export function connectionError(err: unknown, url: string): unknown {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string' || !CONNECTION_CODES.has(code)) return err;
+  const reason = err instanceof Error ? err.message : code;
+  return new StoreUnavailableError(
+    `Cannot use PostgreSQL at ${redact(url)} (${reason}): check that the server is running and reachable, ` +
+      'that the database exists, and the user and password in --store (or JUNCTION_STORE).',
+    { cause: err },
+  );
+}
