@@ -166,10 +166,22 @@ function attributeTest(dialect: string, name: string, v: string): Predicate {
 
 /**
  * The index of the first filter the event does not match, or -1 when it matches them all: what a
- * simulation reports as the filter that decided. Compiles as it goes; routing uses compileFilters.
+ * simulation reports as the filter that decided.
  */
 export function firstFailingFilter(filters: readonly Filter[], event: CloudEvent): number {
-  return filters.findIndex((f) => !compileFilter(f)(event));
+  return filters.findIndex((f) => !compiledFilter(f)(event));
+}
+
+/** One filter compiled, reused while the filter object lives (a simulation asks for each often). */
+const compiledFilters = new WeakMap<Filter, Predicate>();
+
+function compiledFilter(filter: Filter): Predicate {
+  let compiled = compiledFilters.get(filter);
+  if (!compiled) {
+    compiled = compileFilter(filter);
+    compiledFilters.set(filter, compiled);
+  }
+  return compiled;
 }
 
 function compileFilter(filter: Filter): Predicate {

@@ -9,6 +9,9 @@
 
 type Element = string | typeof ANY_ONE | typeof ANY_RUN;
 
+/** Any UTF-16 surrogate: text with none is its own sequence of code points. */
+const SURROGATE = /[\uD800-\uDFFF]/;
+
 const ANY_ONE = 1;
 const ANY_RUN = 2;
 
@@ -47,8 +50,10 @@ export function compileLike(pattern: string): LikePattern {
   // The common shapes of a filter (`orders/%`, `%/paid`, `%gold%`) as plain string tests: the
   // general matcher splits the text into code points on every call.
   const inner = elements.slice(elements[0] === ANY_RUN ? 1 : 0, elements.at(-1) === ANY_RUN ? -1 : undefined);
-  if (inner.length > 0 && inner.every((e) => typeof e === 'string')) {
-    const literal = inner.join('');
+  const literal = inner.every((e) => typeof e === 'string') ? inner.join('') : '';
+  // Only for a literal without surrogates: matched by code unit, it then cannot start or end
+  // inside a surrogate pair, so the answer is the one code points give.
+  if (literal !== '' && !SURROGATE.test(literal)) {
     const leading = elements[0] === ANY_RUN;
     const trailing = elements.at(-1) === ANY_RUN;
     if (leading && trailing) return { matches: (text) => text.includes(literal) };
@@ -58,8 +63,6 @@ export function compileLike(pattern: string): LikePattern {
   // Code points, as the spec's characters; a text without surrogates is its own code points.
   return { matches: (text) => matchElements(elements, SURROGATE.test(text) ? Array.from(text) : text) };
 }
-
-const SURROGATE = /[\uD800-\uDFFF]/;
 
 function matchElements(elements: readonly Element[], text: ArrayLike<string>): boolean {
   let p = 0;
