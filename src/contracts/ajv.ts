@@ -19,9 +19,17 @@ function re2(pattern: string): PatternLike {
 // Ajv reads `code` only to write standalone modules, which Junction does not.
 re2.code = 'RE2JS.compile';
 
-/** A fresh Ajv: it keeps every schema it compiles, and two versions of a type share an `$id`. */
-export function newAjv(): Ajv2020 {
-  return new Ajv2020({ allErrors: true, strict: false, validateFormats: false, code: { regExp: re2 } });
+/**
+ * A fresh Ajv: it keeps every schema it compiles, and two versions of a type share an `$id`.
+ * `re2: false` is only for schemas registered before patterns were held to RE2.
+ */
+export function newAjv({ re2: linear = true }: { re2?: boolean } = {}): Ajv2020 {
+  return new Ajv2020({
+    allErrors: true,
+    strict: false,
+    validateFormats: false,
+    ...(linear ? { code: { regExp: re2 } } : {}),
+  });
 }
 
 /** Whether an error from compiling came from a pattern RE2 cannot run. */

@@ -4,7 +4,6 @@
  * type's entry; the next read loads it again from the store.
  */
 import type { ValidateFunction } from 'ajv';
-import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { EventStore, EventType, SchemaConverter, SchemaVersion } from '../storage/ports.js';
 import { newAjv } from './ajv.js';
 import { withTypeDefaults } from './type-defaults.js';
@@ -64,9 +63,7 @@ export class ContractCache {
         validate = newAjv().compile(version.schema as object | boolean);
       } catch {
         // Registered before patterns were held to RE2: JavaScript's engine still runs it.
-        validate = new Ajv2020({ allErrors: true, strict: false, validateFormats: false }).compile(
-          version.schema as object | boolean,
-        );
+        validate = newAjv({ re2: false }).compile(version.schema as object | boolean);
       }
       this.validators.set(key, validate);
     }

@@ -4,10 +4,10 @@
  * validated against the pinned version. An event that cannot be converted is never sent as it is.
  */
 import type { CloudEvent } from '../core/event.js';
-import type { Conversion, SchemaConverter, StoredEvent, Subscription } from '../storage/ports.js';
+import type { Conversion, StoredEvent, Subscription } from '../storage/ports.js';
 import type { ContractCache } from './contract-cache.js';
 import { hasJsonData } from './ingest-check.js';
-import { type CompiledExpression, compileExpression, evaluateWithin } from './jsonata-budget.js';
+import { compiledExpression, evaluateWithin } from './jsonata-budget.js';
 import { versionUri } from './version-uri.js';
 
 export type ConversionResult =
@@ -28,12 +28,7 @@ export function pinnedVersion(
   return Object.hasOwn(pin, type) ? pin[type] : undefined;
 }
 
-/** Compiled converters are kept while their expression is in use; replaced ones are dropped. */
-const MAX_COMPILED = 1_000;
-
 export class Converters {
-  private readonly compiled = new Map<string, CompiledExpression>();
-
   constructor(
     private readonly cache: ContractCache,
     private readonly publicUrl: () => string,
@@ -80,7 +75,9 @@ export class Converters {
       try {
         // JSONata's results carry its own markers on arrays, and may hold a function; the JSON
         // round trip leaves plain data, or fails here rather than on the way out.
-        const result = await evaluateWithin(this.compile(converter), data, { event });
+        const result = await evaluateWithin(compiledExpression(converter.expression, '/expression'), data, {
+          event,
+        });
         data = result === undefined ? undefined : (JSON.parse(JSON.stringify(result)) as unknown);
       } catch (error) {
         return {
@@ -109,16 +106,5 @@ export class Converters {
       event: { ...event, data, dataschema: versionUri(this.publicUrl(), type, target) },
       conversion: { from, to: target, path },
     };
-  }
-
-  private compile(converter: SchemaConverter): CompiledExpression {
-    const key = `${converter.type}\u0000${converter.from}\u0000${converter.to}\u0000${converter.expression}`;
-    let compiled = this.compiled.get(key);
-    if (!compiled) {
-      if (this.compiled.size >= MAX_COMPILED) this.compiled.clear();
-      compiled = compileExpression(converter.expression, '/expression');
-      this.compiled.set(key, compiled);
-    }
-    return compiled;
   }
 }

@@ -120,6 +120,26 @@ export function compileExpression(expression: unknown, pointer: string): Compile
   return compiled;
 }
 
+/** Compiled expressions kept at most; a miss only compiles again. */
+const MAX_CACHED = 10_000;
+const cached = new Map<string, CompiledExpression>();
+
+/**
+ * The compiled form of an expression that was checked when it was saved (a converter, a
+ * transform), compiled once and shared by everything that runs it.
+ *
+ * @throws ValidationError naming `pointer`, should the expression no longer compile.
+ */
+export function compiledExpression(expression: string, pointer: string): CompiledExpression {
+  let compiled = cached.get(expression);
+  if (!compiled) {
+    if (cached.size >= MAX_CACHED) cached.clear();
+    compiled = compileExpression(expression, pointer);
+    cached.set(expression, compiled);
+  }
+  return compiled;
+}
+
 /**
  * Evaluates a compiled expression against `input` within `budget`, after any evaluation before it.
  *

@@ -3,17 +3,12 @@
  * (a Slack message from an order, a flat record for a spreadsheet). It runs within the JSONata
  * budget; an expression that fails or overruns dead-letters the delivery with the reason.
  */
-import { type CompiledExpression, compileExpression, evaluateWithin } from '../contracts/jsonata-budget.js';
+import { compiledExpression, evaluateWithin } from '../contracts/jsonata-budget.js';
 import type { CloudEvent } from '../core/event.js';
 
 export type TransformResult = { ok: true; event: CloudEvent } | { ok: false; reason: string };
 
-/** Compiled expressions kept at most; subscriptions rarely number more, and a miss only recompiles. */
-const MAX_COMPILED = 10_000;
-
 export class Transforms {
-  private readonly compiled = new Map<string, CompiledExpression>();
-
   /** `maxBytes`: the largest result taken, as JSON; the hub's `maxEventBytes`. */
   constructor(private readonly maxBytes: number) {}
 
@@ -25,7 +20,9 @@ export class Transforms {
   async apply(expression: string, event: CloudEvent): Promise<TransformResult> {
     let data: unknown;
     try {
-      const result = await evaluateWithin(this.compile(expression), event.data, { event });
+      const result = await evaluateWithin(compiledExpression(expression, '/delivery/transform'), event.data, {
+        event,
+      });
       // A JSON round trip leaves plain data, or fails here on a function in the result.
       const json = result === undefined ? undefined : JSON.stringify(result);
       if (json !== undefined && Buffer.byteLength(json) > this.maxBytes) {
@@ -42,15 +39,5 @@ export class Transforms {
       return { ok: false, reason: 'the transform produced no data (its result was empty)' };
     const { data_base64: _binary, dataschema: _schema, ...rest } = event;
     return { ok: true, event: { ...rest, datacontenttype: 'application/json', data } };
-  }
-
-  private compile(expression: string): CompiledExpression {
-    let compiled = this.compiled.get(expression);
-    if (!compiled) {
-      if (this.compiled.size >= MAX_COMPILED) this.compiled.clear();
-      compiled = compileExpression(expression, '/delivery/transform');
-      this.compiled.set(expression, compiled);
-    }
-    return compiled;
   }
 }
