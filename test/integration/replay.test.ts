@@ -49,23 +49,38 @@ async function getReplay(hub: HubProcess, id: string): Promise<ReplayView> {
   return (await res.json()) as ReplayView;
 }
 
-/** Waits until the replay has made all its deliveries and every one of them is delivered. */
+/**
+ * Waits until the replay has made all its deliveries and every one of them is delivered. It fails
+ * when the replay stops making progress for `stallMs` (nothing more scanned or delivered), not on a
+ * wall-clock budget: how fast 100,000 deliveries go depends on what else the machine runs, and
+ * speed is measured in `bench/`, not here. `capMs` bounds the whole wait all the same.
+ */
 async function replayDone(
   hub: HubProcess,
   id: string,
   expected: number,
-  timeoutMs: number,
+  stallMs = 20_000,
+  capMs = 200_000,
 ): Promise<ReplayView> {
   const startedAt = Date.now();
+  let progress = '';
+  let progressAt = startedAt;
   for (;;) {
     const replay = await getReplay(hub, id);
     if (replay.status === 'failed' || replay.status === 'cancelled')
       throw new Error(`replay ended ${replay.status}: ${JSON.stringify(replay)}`);
     if (replay.status === 'completed' && replay.deliveries.delivered === expected) return replay;
-    if (Date.now() - startedAt > timeoutMs) {
+    const now = Date.now();
+    const mark = `${replay.status}/${replay.scanned}/${replay.deliveries.delivered ?? 0}`;
+    if (mark !== progress) {
+      progress = mark;
+      progressAt = now;
+    }
+    if (now - progressAt > stallMs || now - startedAt > capMs) {
       const { status, scanned, total, deliveries } = replay;
+      const why = now - progressAt > stallMs ? `no progress for ${stallMs} ms` : `not done in ${capMs} ms`;
       throw new Error(
-        `replay ${id} did not deliver ${expected} events in ${timeoutMs} ms: ${JSON.stringify({ status, scanned, total, deliveries })}`,
+        `replay ${id} did not deliver ${expected} events (${why}): ${JSON.stringify({ status, scanned, total, deliveries })}`,
       );
     }
     await new Promise((r) => setTimeout(r, 200));
@@ -98,7 +113,7 @@ describe('replay of archived events', () => {
     const started = await startReplay(hub, { subscription: sub, from });
     expect(started).toMatchObject({ subscriptionId: sub, total, status: 'running' });
     const t1 = Date.now();
-    const done = await replayDone(hub, started.id, total, 75_000);
+    const done = await replayDone(hub, started.id, total);
     const replayMs = Date.now() - t1;
     // Long enough for a stray repeat to show.
     await new Promise((r) => setTimeout(r, 500));
@@ -115,7 +130,7 @@ describe('replay of archived events', () => {
       `${wrong.length} events not delivered exactly once with the replay id`,
     ).toEqual([]);
     console.info(`replayed ${total} events in ${replayMs} ms`);
-  }, 150_000);
+  }, 300_000);
 
   it('keeps webhook-ids across replays of the same range by default, and gives new ones on request', async () => {
     const n = 300;
@@ -142,11 +157,11 @@ describe('replay of archived events', () => {
       ids.map((id) => (sink.tally.get(id) ?? []).find((r) => r.replay === replay)?.webhookId);
 
     const first = await startReplay(hub, { subscription: fresh, from, to });
-    await replayDone(hub, first.id, n, 30_000);
+    await replayDone(hub, first.id, n);
     const second = await startReplay(hub, { subscription: fresh, from, to });
-    await replayDone(hub, second.id, n, 30_000);
+    await replayDone(hub, second.id, n);
     const renewed = await startReplay(hub, { subscription: fresh, from, to, newWebhookIds: true });
-    await replayDone(hub, renewed.id, n, 30_000);
+    await replayDone(hub, renewed.id, n);
 
     const w1 = webhookIds(after, first.id);
     const w2 = webhookIds(after, second.id);
@@ -170,7 +185,7 @@ describe('replay of archived events', () => {
     const originals = ids.map((id) => before.tally.get(id)?.[0]?.webhookId);
     expect(originals.every((w) => typeof w === 'string' && w !== '')).toBe(true);
     const again = await startReplay(hub, { subscription: original, from, to });
-    await replayDone(hub, again.id, n, 30_000);
+    await replayDone(hub, again.id, n);
     expect(webhookIds(before, again.id)).toEqual(originals);
     expect(ids.filter((id) => before.tally.get(id)?.[0]?.replay !== '')).toEqual([]);
   }, 120_000);
@@ -202,7 +217,7 @@ describe('replay of archived events', () => {
     expect(deliveredBeforeKill).toBeLessThan(total);
 
     hub = await startHub({ dataDir });
-    const done = await replayDone(hub, started.id, total, 90_000);
+    const done = await replayDone(hub, started.id, total);
     await new Promise((r) => setTimeout(r, 500));
 
     expect(done).toMatchObject({ status: 'completed', scanned: total, matched: total, total });
@@ -221,5 +236,5 @@ describe('replay of archived events', () => {
     console.info(
       `killed at scanned ${seen.scanned}/${total} (${seen.status}), ${deliveredBeforeKill} delivered before; ${repeats} repeats`,
     );
-  }, 120_000);
+  }, 300_000);
 });
