@@ -1,7 +1,7 @@
 /**
  * The registry as ingest and delivery read it: each type's settings, versions and converters held
- * in memory, with validators compiled once per version. A write through the registry drops the
- * type's entry; the next read loads it again from the store.
+ * in memory, with validators compiled once per version. The whole registry is read at start; a
+ * write through the registry, or a change another process reports, reads its type again.
  */
 import type { ValidateFunction } from 'ajv';
 import type { EventStore, EventType, SchemaConverter, SchemaVersion } from '../storage/ports.js';
@@ -17,40 +17,48 @@ export interface Contract {
   converters: Map<string, SchemaConverter>;
 }
 
-/**
- * Types looked up and found unregistered, remembered so that ingest of unregistered types costs a
- * map lookup; past this many the memory is cleared rather than grown, since the names come from
- * producers and are unbounded.
- */
-const MAX_ABSENT = 10_000;
-
 export class ContractCache {
   private readonly contracts = new Map<string, Contract>();
-  private readonly absent = new Set<string>();
   private readonly validators = new Map<string, ValidateFunction>();
+  /** Reads of each type started so far: a read that finishes after a later one started is dropped. */
+  private readonly reads = new Map<string, number>();
 
   constructor(private readonly store: EventStore) {}
 
+  /**
+   * Reads the whole registry into memory: what a hub does once at start. Registries hold hundreds
+   * of types, not millions, and ingest must not wait on the store to learn a type has no schema.
+   */
+  async load(): Promise<void> {
+    const types = await this.store.listEventTypes();
+    await Promise.all(types.map((t) => this.refresh(t.type)));
+  }
+
   /** The type's contract, or null when it has no schema version. */
   get(type: string): Contract | null {
-    const cached = this.contracts.get(type);
-    if (cached) return cached;
-    if (this.absent.has(type)) return null;
-    const stored = this.store.getEventType(type);
-    const versions = stored ? this.store.schemaVersions(type) : [];
+    return this.contracts.get(type) ?? null;
+  }
+
+  /** Reads the type again from the store, after a change to it here or in another process. */
+  async refresh(type: string): Promise<void> {
+    const read = (this.reads.get(type) ?? 0) + 1;
+    this.reads.set(type, read);
+    const [stored, versions, converters] = await Promise.all([
+      this.store.getEventType(type),
+      this.store.schemaVersions(type),
+      this.store.converters(type),
+    ]);
+    if (this.reads.get(type) !== read) return;
     if (!stored || versions.length === 0) {
-      if (this.absent.size >= MAX_ABSENT) this.absent.clear();
-      this.absent.add(type);
-      return null;
+      this.contracts.delete(type);
+      return;
     }
-    const contract: Contract = {
+    this.contracts.set(type, {
       eventType: withTypeDefaults(stored),
       versions: new Map(versions.map((v) => [v.version, v])),
       latest: versions[versions.length - 1]!,
-      converters: new Map(this.store.converters(type).map((c) => [`${c.from}>${c.to}`, c])),
-    };
-    this.contracts.set(type, contract);
-    return contract;
+      converters: new Map(converters.map((c) => [`${c.from}>${c.to}`, c])),
+    });
   }
 
   /** The compiled validator of a version; versions never change, so it is compiled once. */
@@ -68,11 +76,5 @@ export class ContractCache {
       this.validators.set(key, validate);
     }
     return validate;
-  }
-
-  /** Forgets what is known of the type, after a change to it. */
-  invalidate(type: string): void {
-    this.contracts.delete(type);
-    this.absent.delete(type);
   }
 }

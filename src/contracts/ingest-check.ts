@@ -59,7 +59,7 @@ export interface IngestCheckOptions {
   /** Epoch ms; a test moves it to see a sunset pass. */
   now: () => number;
   /** Whether the store holds an event with this source and id already. */
-  isStored: (source: string, id: string) => boolean;
+  isStored: (source: string, id: string) => Promise<boolean>;
 }
 
 type Published = { version: SchemaVersion; successor: string | null };
@@ -116,21 +116,21 @@ export class IngestCheck {
    * @throws SchemaViolationError, VersionRetiredError or UnknownTypeError (400), listing every
    * event's problems; nothing of the request is taken then.
    */
-  check(events: CloudEvent[], batch: boolean, count = true): IngestVerdict {
+  async check(events: CloudEvent[], batch: boolean, count = true): Promise<IngestVerdict> {
     const now = this.options.now();
     const contracts: (EventContract | null)[] = [];
     const warnings: (IngestWarning[] | undefined)[] = [];
     const published: Published[] = [];
     const refusals: Refusal[] = [];
 
-    events.forEach((event, i) => {
+    for (const [i, event] of events.entries()) {
       const one = this.checkOne(event, batch ? `/${i}` : '', now);
-      if (one.refusals.length > 0 && this.options.isStored(event.source, event.id)) {
+      if (one.refusals.length > 0 && (await this.options.isStored(event.source, event.id))) {
         // A retry of an event the hub already holds is a duplicate, however it would be judged
         // now (a schema registered since, a sunset passed): the store answers it as one.
         contracts.push(null);
         warnings.push(undefined);
-        return;
+        continue;
       }
       if (count) for (const inc of one.counts) inc();
       for (const r of one.refusals) {
@@ -141,7 +141,7 @@ export class IngestCheck {
       contracts.push(one.contract);
       warnings.push(one.notes.length > 0 ? one.notes : undefined);
       if (one.published) published.push(one.published);
-    });
+    }
 
     const first = refusals[0];
     if (first) {

@@ -84,17 +84,18 @@ export class SchemaRegistry {
 
   /** Runs registry writes one at a time, and forgets the type's cached contract after each. */
   private serially<T>(type: string, write: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(write).finally(() => this.cache.invalidate(type));
+    // Read again even after a failed write: it may have failed after committing (a lost connection).
+    const run = this.queue.then(write).finally(() => this.cache.refresh(type).catch(() => undefined));
     this.queue = run.catch(() => undefined);
     return run;
   }
 
   private async registerNow(type: string, schema: unknown, input: TypeSettingsInput, actor: string) {
     const now = new Date(this.now()).toISOString();
-    const current = this.store.getEventType(type);
+    const current = await this.store.getEventType(type);
     const base = current ? withTypeDefaults(current) : newTypeSettings(type, now);
     const eventType: EventType = { ...base, ...input, updatedAt: now };
-    const previous = this.store.schemaVersions(type);
+    const previous = await this.store.schemaVersions(type);
     const changes = checkCompatibility(
       schema as JsonSchema,
       previous.map((v) => v.schema as JsonSchema),
@@ -123,13 +124,13 @@ export class SchemaRegistry {
   }
 
   /** Whether `schema` could be registered now, under `mode` or the type's own; stores nothing. */
-  check(type: string, schema: unknown, mode: CompatibilityMode | undefined): CheckResult {
+  async check(type: string, schema: unknown, mode: CompatibilityMode | undefined): Promise<CheckResult> {
     checkTypeName(type);
     validateSchema(schema, '/schema');
-    const current = this.store.getEventType(type);
+    const current = await this.store.getEventType(type);
     const changes = checkCompatibility(
       schema as JsonSchema,
-      this.store.schemaVersions(type).map((v) => v.schema as JsonSchema),
+      (await this.store.schemaVersions(type)).map((v) => v.schema as JsonSchema),
       mode ?? current?.compatibility ?? DEFAULT_COMPATIBILITY,
       { optionalFriendly: current?.optionalFriendly ?? false },
     );
@@ -139,7 +140,7 @@ export class SchemaRegistry {
   /** Changes a type's settings and records which fields changed. */
   updateSettings(type: string, input: TypeSettingsInput, actor: string): Promise<EventType> {
     return this.serially(type, async () => {
-      const current = this.getType(type);
+      const current = await this.getType(type);
       const updated: EventType = { ...current, ...input, updatedAt: new Date(this.now()).toISOString() };
       await this.store.saveEventType(updated, actor, { action: 'settings', fields: settingsGiven(input) });
       return updated;
@@ -154,14 +155,14 @@ export class SchemaRegistry {
    */
   setLifecycle(type: string, n: number, body: Record<string, unknown>, actor: string): Promise<VersionView> {
     return this.serially(type, async () => {
-      const current = this.version(type, n);
+      const current = await this.version(type, n);
       const lifecycle = parseLifecycle(body, current, this.now());
       await this.store.setSchemaLifecycle(type, n, lifecycle, actor, {
         action: 'lifecycle',
         version: n,
         ...lifecycle,
       });
-      return this.version(type, n);
+      return await this.version(type, n);
     });
   }
 
@@ -182,8 +183,8 @@ export class SchemaRegistry {
     }
     compileExpression(body.expression, '/expression');
     return this.serially(type, async () => {
-      this.version(type, from);
-      this.version(type, to);
+      await this.version(type, from);
+      await this.version(type, to);
       const converter: SchemaConverter = {
         type,
         from,
@@ -205,7 +206,7 @@ export class SchemaRegistry {
   /** Removes a converter. @throws NotFoundError when there is none. */
   deleteConverter(type: string, from: number, to: number, actor: string): Promise<void> {
     return this.serially(type, async () => {
-      this.getType(type);
+      await this.getType(type);
       const found = await this.store.deleteConverter(type, from, to, actor, {
         action: 'converter-removed',
         from,
@@ -219,15 +220,15 @@ export class SchemaRegistry {
     });
   }
 
-  converters(type: string): SchemaConverter[] {
-    this.getType(type);
+  async converters(type: string): Promise<SchemaConverter[]> {
+    await this.getType(type);
     return this.store.converters(type);
   }
 
   /** A type's settings with its latest version. */
-  describe(type: string): EventTypeSummary & { latest: VersionView | null } {
-    const eventType = this.getType(type);
-    const latest = this.store.getSchemaVersion(type);
+  async describe(type: string): Promise<EventTypeSummary & { latest: VersionView | null }> {
+    const eventType = await this.getType(type);
+    const latest = await this.store.getSchemaVersion(type);
     return {
       ...eventType,
       latestVersion: latest?.version ?? null,
@@ -235,8 +236,8 @@ export class SchemaRegistry {
     };
   }
 
-  getType(type: string): EventType {
-    const found = this.store.getEventType(type);
+  async getType(type: string): Promise<EventType> {
+    const found = await this.store.getEventType(type);
     if (!found) {
       throw new NotFoundError(
         `no event type '${type}' in the registry; register a schema with POST /v1/schemas/{type}`,
@@ -245,21 +246,24 @@ export class SchemaRegistry {
     return withTypeDefaults(found);
   }
 
-  listTypes(): EventTypeSummary[] {
-    return this.store.listEventTypes().map((t) => ({
-      ...withTypeDefaults(t),
-      latestVersion: this.store.getSchemaVersion(t.type)?.version ?? null,
-    }));
+  async listTypes(): Promise<EventTypeSummary[]> {
+    const types = await this.store.listEventTypes();
+    return Promise.all(
+      types.map(async (t) => ({
+        ...withTypeDefaults(t),
+        latestVersion: (await this.store.getSchemaVersion(t.type))?.version ?? null,
+      })),
+    );
   }
 
-  versions(type: string): VersionView[] {
-    this.getType(type);
-    return this.store.schemaVersions(type).map((v) => this.view(v));
+  async versions(type: string): Promise<VersionView[]> {
+    await this.getType(type);
+    return (await this.store.schemaVersions(type)).map((v) => this.view(v));
   }
 
-  version(type: string, version: number): VersionView {
-    this.getType(type);
-    const found = this.store.getSchemaVersion(type, version);
+  async version(type: string, version: number): Promise<VersionView> {
+    await this.getType(type);
+    const found = await this.store.getSchemaVersion(type, version);
     if (!found) {
       throw new NotFoundError(
         `event type '${type}' has no version ${version}; list them with GET /v1/schemas/{type}/versions`,
@@ -279,11 +283,11 @@ export class SchemaRegistry {
    *
    * @throws NotFoundError for an unknown type, or a version it does not have (naming `/from` or `/to`).
    * @example
-   * registry.diff('com.acme.order.created', 1, 3).compatibility.backward.compatible; // false
+   * (await registry.diff('com.acme.order.created', 1, 3)).compatibility.backward.compatible; // false
    */
-  diff(type: string, from: number, to: number): SchemaDiff {
-    const eventType = this.getType(type);
-    const versions = this.store.schemaVersions(type);
+  async diff(type: string, from: number, to: number): Promise<SchemaDiff> {
+    const eventType = await this.getType(type);
+    const versions = await this.store.schemaVersions(type);
     const schemaOf = (version: number, parameter: 'from' | 'to'): JsonSchema => {
       const found = versions.find((v) => v.version === version);
       if (found) return found.schema as JsonSchema;
@@ -320,8 +324,8 @@ export class SchemaRegistry {
     };
   }
 
-  changes(type: string): ContractChange[] {
-    this.getType(type);
+  async changes(type: string): Promise<ContractChange[]> {
+    await this.getType(type);
     return this.store.contractChanges(type);
   }
 }

@@ -123,6 +123,8 @@ export class Dispatcher {
   /** When the timer fires next (epoch ms). */
   private timerAt = Number.POSITIVE_INFINITY;
   private tickQueued = false;
+  private ticking = false;
+  private tickAgain = false;
   private running = false;
   private idleWaiters: (() => void)[] = [];
 
@@ -176,20 +178,30 @@ export class Dispatcher {
     else {
       const now = Date.now();
       for (const channel of channels) this.lane(subscriptionId, channel);
-      try {
-        for (const channel of this.store.channelsWithWork(subscriptionId)) this.lane(subscriptionId, channel);
-      } catch (error) {
-        this.log.error({ err: error, subscription: subscriptionId }, 'listing lanes failed');
-      }
-      for (const lane of this.lanes.values()) {
-        if (lane.subscriptionId !== subscriptionId) continue;
-        lane.cursor = null;
-        // The subscription may have changed (disabled, a new limit): ask its gates again.
-        lane.heldUntil = 0;
-        lane.dueBy(now);
-      }
+      this.restartLanes(subscriptionId, now);
+      // Lanes the caller did not name, found in the store; they start from the beginning too.
+      this.store
+        .channelsWithWork(subscriptionId)
+        .then((found) => {
+          for (const channel of found) this.lane(subscriptionId, channel).dueBy(now);
+          this.soon();
+        })
+        .catch((error) =>
+          this.log.error({ err: error, subscription: subscriptionId }, 'listing lanes failed'),
+        );
     }
     this.soon();
+  }
+
+  /** Reads the subscription's lanes again from their start, and asks their gates again. */
+  private restartLanes(subscriptionId: string, now: number): void {
+    for (const lane of this.lanes.values()) {
+      if (lane.subscriptionId !== subscriptionId) continue;
+      lane.cursor = null;
+      // The subscription may have changed (disabled, a new limit): ask its gates again.
+      lane.heldUntil = 0;
+      lane.dueBy(now);
+    }
   }
 
   /** Stops taking work and waits for attempts in flight to finish and be recorded. */
@@ -223,12 +235,14 @@ export class Dispatcher {
 
   /** Finds every lane with work in the store: at start, and when told something changed there. */
   private discoverLanes(): void {
-    try {
-      const now = Date.now();
-      for (const l of this.store.lanes()) this.lane(l.subscriptionId, l.channel).dueBy(now);
-    } catch (error) {
-      this.log.error({ err: error }, 'listing lanes with due deliveries failed');
-    }
+    const now = Date.now();
+    this.store
+      .lanes()
+      .then((found) => {
+        for (const l of found) this.lane(l.subscriptionId, l.channel).dueBy(now);
+        this.soon();
+      })
+      .catch((error) => this.log.error({ err: error }, 'listing lanes with due deliveries failed'));
   }
 
   /** How many deliveries a lane may hold: a fair share of `maxQueued`, and room for a full batch. */
@@ -258,26 +272,48 @@ export class Dispatcher {
     this.timer.unref();
   }
 
-  /** Reads the store for lanes that need it, sends what the gates allow, and sets the next alarm. */
+  /**
+   * Reads the store for lanes that need it, sends what the gates allow, and sets the next alarm.
+   * One tick runs at a time; one asked for meanwhile runs when it ends.
+   */
   private tick(): void {
     if (!this.running) return;
+    if (this.ticking) {
+      this.tickAgain = true;
+      return;
+    }
+    this.ticking = true;
+    this.tickNow()
+      .catch((error) => this.log.error({ err: error }, 'dispatcher tick failed'))
+      .finally(() => {
+        this.ticking = false;
+        if (this.tickAgain) {
+          this.tickAgain = false;
+          this.soon();
+        }
+      });
+  }
+
+  private async tickNow(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timerAt = Number.POSITIVE_INFINITY;
     const now = Date.now();
     // With storage down no attempt could be recorded, and each would be sent again: wait it out.
-    if (this.store.ping()) {
+    if (this.store.healthy() || (await this.store.ping())) {
+      const reads: Promise<void>[] = [];
       for (const lane of this.lanes.values()) {
-        if (lane.wantsFetch(now)) this.fetch(lane, now);
+        if (lane.wantsFetch(now)) reads.push(this.fetch(lane, now));
         else if (lane.dueAt !== Number.POSITIVE_INFINITY) this.alarm(lane.dueAt);
-        this.forgetIfIdle(lane);
       }
+      await Promise.all(reads);
+      for (const lane of this.lanes.values()) this.forgetIfIdle(lane);
       this.pump();
     }
     this.alarm(now + this.options.pollIntervalMs);
   }
 
   /** Reads a page of the lane's due deliveries into memory, if it has room and may send. */
-  private fetch(lane: Lane, now: number): void {
+  private async fetch(lane: Lane, now: number): Promise<void> {
     const sub = this.hooks.subscription(lane.subscriptionId);
     // An open breaker would only hold what is read: leave it in the store until it half-opens.
     if (sub?.status === 'active') {
@@ -293,8 +329,10 @@ export class Dispatcher {
     const room = capacity - lane.size;
     try {
       const from = lane.cursor;
-      const page = this.store.dueInLanePage(lane, new Date(now), room, lane.inFlight, from);
+      const page = await this.store.dueInLanePage(lane, new Date(now), room, lane.inFlight, from);
       for (const d of page.items) {
+        // Handed over by ingest while the store was being read.
+        if (lane.inFlight.has(d.delivery.id)) continue;
         lane.inFlight.add(d.delivery.id);
         lane.push({ ...d, queuedAt: now });
       }
@@ -304,7 +342,8 @@ export class Dispatcher {
       lane.cursor = page.exhausted ? null : page.cursor;
       lane.more = !page.exhausted || from !== null;
       if (!lane.more) {
-        lane.dueAt = this.store.nextDueInLane(lane, new Date(now))?.getTime() ?? Number.POSITIVE_INFINITY;
+        lane.dueAt =
+          (await this.store.nextDueInLane(lane, new Date(now)))?.getTime() ?? Number.POSITIVE_INFINITY;
         if (lane.dueAt !== Number.POSITIVE_INFINITY) this.alarm(lane.dueAt);
       }
     } catch (error) {

@@ -96,8 +96,8 @@ export class Replayer {
   ) {}
 
   /** Resumes the replays a previous run left unfinished. */
-  resume(): void {
-    for (const replay of this.store.runningReplays()) this.run(replay);
+  async resume(): Promise<void> {
+    for (const replay of await this.store.runningReplays()) this.run(replay);
   }
 
   async start(input: ReplayInput): Promise<Replay> {
@@ -129,7 +129,7 @@ export class Replayer {
       status: 'running',
       scanned: 0,
       matched: 0,
-      total: this.store.countArchived(from, to),
+      total: await this.store.countArchived(from, to),
       cursor: 0,
       error: null,
       createdAt: now.toISOString(),
@@ -140,14 +140,14 @@ export class Replayer {
     return replay;
   }
 
-  get(id: string): Replay {
-    const replay = this.store.getReplay(id);
+  async get(id: string): Promise<Replay> {
+    const replay = await this.store.getReplay(id);
     if (!replay) throw new NotFoundError(`no replay with id '${id}'; list them with GET /v1/replays`);
     return replay;
   }
 
   async cancel(id: string): Promise<Replay> {
-    const replay = this.get(id);
+    const replay = await this.get(id);
     if (replay.status !== 'running') return replay;
     this.cancelled.add(id);
     await this.running.get(id);
@@ -198,7 +198,13 @@ export class Replayer {
         );
         return;
       }
-      const page = this.store.archived(from, to, replay.cursor, PAGE);
+      const page = await this.store.archived(from, to, replay.cursor, PAGE);
+      const kept = replay.newWebhookIds
+        ? new Map<number, string>()
+        : await this.store.webhookIdsOf(
+            page.map((e) => e.seq),
+            sub.id,
+          );
       const deliveries: ReplayDelivery[] = [];
       for (const stored of page) {
         const e = stored.event;
@@ -208,7 +214,9 @@ export class Replayer {
         if (!this.hooks.allows(sub, e, stored.channel)) continue;
         deliveries.push({
           id: newId('dlv'),
-          webhookId: replay.newWebhookIds ? newId('msg') : this.keptWebhookId(stored.seq, sub.id),
+          webhookId: replay.newWebhookIds
+            ? newId('msg')
+            : (kept.get(stored.seq) ?? derivedWebhookId(stored.seq, sub.id)),
           subscriptionId: sub.id,
           orderKey:
             sub.delivery.ordering === 'partition' && typeof e.partitionkey === 'string'
@@ -235,18 +243,16 @@ export class Replayer {
       await new Promise((resolve) => setImmediate(resolve));
     }
   }
-
-  /**
-   * The webhook-id a replayed delivery keeps: the original delivery's when the event went to this
-   * subscription before, else one derived from the event and subscription, so replaying the same
-   * event twice gives the consumer the same idempotency key.
-   */
-  private keptWebhookId(eventSeq: number, subscriptionId: string): string {
-    const original = this.store.webhookIdOf(eventSeq, subscriptionId);
-    if (original) return original;
-    const hash = createHash('sha256').update(`${eventSeq}\n${subscriptionId}`).digest('hex');
-    return `msg_replay_${hash.slice(0, 26)}`;
-  }
 }
 
 const now = () => new Date().toISOString();
+
+/**
+ * The webhook-id a replayed delivery gets when the event never went to the subscription before:
+ * derived from the event and subscription, so replaying the same event twice gives the consumer
+ * the same idempotency key. (One that did go keeps its original delivery's webhook-id.)
+ */
+function derivedWebhookId(eventSeq: number, subscriptionId: string): string {
+  const hash = createHash('sha256').update(`${eventSeq}\n${subscriptionId}`).digest('hex');
+  return `msg_replay_${hash.slice(0, 26)}`;
+}

@@ -83,7 +83,7 @@ export interface SimulationDeps {
   /** Every active subscription. */
   subscriptions(): Subscription[];
   channelOf(type: string): ChannelConfig;
-  contractOf(event: CloudEvent): EventContract | { refused: string } | null;
+  contractOf(event: CloudEvent): Promise<EventContract | { refused: string } | null>;
   /** The event as the subscription reads it, or null when it goes out as stored. */
   prepare(sub: Subscription, event: StoredEvent): Promise<ConversionResult> | null;
 }
@@ -100,7 +100,7 @@ export async function simulate(events: StoredEvent[], deps: SimulationDeps): Pro
   for (const stored of events) {
     const { event } = stored;
     const channel = deps.channelOf(event.type);
-    const contract = stored.contract === undefined ? deps.contractOf(event) : stored.contract;
+    const contract = stored.contract === undefined ? await deps.contractOf(event) : stored.contract;
     const withContract: StoredEvent = {
       ...stored,
       contract: contract !== null && 'version' in contract ? contract : null,

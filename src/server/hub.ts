@@ -31,6 +31,7 @@ import type {
   Replay,
   Routed,
   SettledRoute,
+  StoreChange,
   StoredEvent,
   Subscription,
 } from '../storage/ports.js';
@@ -102,6 +103,7 @@ export class Hub {
   /** Subscriptions whose `failingSince` is being written, so a burst of failures writes it once. */
   private readonly healthWrites = new Set<string>();
   private sweepTimer: NodeJS.Timeout | undefined;
+  private unwatch: () => void = () => {};
 
   constructor(
     readonly store: EventStore,
@@ -111,9 +113,6 @@ export class Hub {
   ) {
     const now = deps.now ?? Date.now;
     this.publicUrl = config.publicUrl ?? `http://${config.host}:${config.port}`;
-    // Subscriptions saved by an older version lack the newer delivery settings: fill in defaults.
-    for (const sub of store.listSubscriptions()) this.subscriptions.set(sub.id, withPolicyDefaults(sub));
-    this.router.load([...this.subscriptions.values()]);
     this.channels = new Channels(config.channels);
     this.registry = new SchemaRegistry(store, now);
     this.ingestCheck = new IngestCheck(this.registry.cache, this.metrics, {
@@ -178,9 +177,24 @@ export class Hub {
     );
   }
 
-  start(): void {
+  /**
+   * Reads what the hub holds in memory, subscriptions and the registry: before the server takes
+   * requests, since ingest routes with them.
+   */
+  async load(): Promise<void> {
+    this.unwatch = this.store.watch((change) => void this.reread(change));
+    // Subscriptions saved by an older version lack the newer delivery settings: fill in defaults.
+    for (const sub of await this.store.listSubscriptions()) {
+      this.subscriptions.set(sub.id, withPolicyDefaults(sub));
+    }
+    this.router.load([...this.subscriptions.values()]);
+    await this.registry.cache.load();
+  }
+
+  /** Starts delivering, and resumes unfinished replays; after `load`. */
+  async start(): Promise<void> {
     this.dispatcher.start();
-    this.replays.resume();
+    await this.replays.resume();
     this.sweepTimer = setInterval(() => void this.sweep(), SWEEP_INTERVAL_MS);
     this.sweepTimer.unref();
   }
@@ -202,7 +216,7 @@ export class Hub {
         `the hub has ${this.store.backlog()} events waiting to be written (maxPendingWrites ${this.config.maxPendingWrites}); retry after the Retry-After delay`,
       );
     }
-    const verdict = this.ingestCheck.check(events, batch);
+    const verdict = await this.ingestCheck.check(events, batch);
     const routes = new Map<CloudEvent, Routed>();
     const { results, deliveries } = await this.store.append(
       events,
@@ -231,14 +245,14 @@ export class Hub {
     const events: StoredEvent[] =
       'event' in input
         ? [{ seq: 0, event: input.event, receivedAt: new Date().toISOString() }]
-        : this.store.recentEvents(input.type, input.sample);
+        : await this.store.recentEvents(input.type, input.sample);
     return {
       events: await simulate(events, {
         subscriptions: () => [...this.subscriptions.values()].filter((s) => s.status === 'active'),
         channelOf: (type) => this.channels.of(type),
-        contractOf: (event) => {
+        contractOf: async (event) => {
           try {
-            return this.ingestCheck.check([event], false, false).contracts[0] ?? null;
+            return (await this.ingestCheck.check([event], false, false)).contracts[0] ?? null;
           } catch (error) {
             if (error instanceof JunctionError) return { refused: error.message };
             throw error;
@@ -309,12 +323,12 @@ export class Hub {
   }
 
   /** A replay with how its deliveries stand. */
-  getReplay(id: string) {
-    const replay = this.replays.get(id);
-    return { ...replay, deliveries: this.store.replayDeliveryCounts(id) };
+  async getReplay(id: string) {
+    const replay = await this.replays.get(id);
+    return { ...replay, deliveries: await this.store.replayDeliveryCounts(id) };
   }
 
-  listReplays(): Replay[] {
+  listReplays(): Promise<Replay[]> {
     return this.store.listReplays(100);
   }
 
@@ -323,11 +337,11 @@ export class Hub {
   }
 
   /** A subscription's deliveries by status, with its endpoint's breaker. */
-  subscriptionStats(id: string) {
+  async subscriptionStats(id: string) {
     const sub = this.getSubscription(id);
     const view = this.breakers.list().find((b) => b.endpoint === endpointOf(sub));
     return {
-      deliveries: this.store.deliveryCounts(id),
+      deliveries: await this.store.deliveryCounts(id),
       breaker: view ?? { endpoint: endpointOf(sub), state: 'closed' },
       failingSince: sub.failingSince,
     };
@@ -404,8 +418,8 @@ export class Hub {
     return [...this.subscriptions.values()];
   }
 
-  lookupEvent(source: string, id: string) {
-    const found = this.store.lookupEvent(source, id);
+  async lookupEvent(source: string, id: string) {
+    const found = await this.store.lookupEvent(source, id);
     if (!found) throw new NotFoundError(`no event with source '${source}' and id '${id}'`);
     return {
       event: found.event.event,
@@ -416,18 +430,18 @@ export class Hub {
     };
   }
 
-  listDeliveries(
+  async listDeliveries(
     subscriptionId: string,
     status: DeliveryStatus | undefined,
     limit: number,
     after: string | undefined,
   ) {
     this.getSubscription(subscriptionId);
-    return this.withEvents(this.store.listDeliveries(subscriptionId, status, limit, after));
+    return this.withEvents(await this.store.listDeliveries(subscriptionId, status, limit, after));
   }
 
-  listDeadLetters(subscriptionId: string | undefined, limit: number, after: string | undefined) {
-    return this.withEvents(this.store.listDeadLetters(subscriptionId, limit, after));
+  async listDeadLetters(subscriptionId: string | undefined, limit: number, after: string | undefined) {
+    return this.withEvents(await this.store.listDeadLetters(subscriptionId, limit, after));
   }
 
   async redrive(selector: { ids: string[] } | { subscriptionId: string }): Promise<Delivery[]> {
@@ -468,6 +482,7 @@ export class Hub {
     );
     abort.unref();
     if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.unwatch();
     try {
       await this.replays.stop();
       await this.dispatcher.stop();
@@ -607,6 +622,30 @@ export class Hub {
     return run;
   }
 
+  /**
+   * Reads again what another process changed in the store: a subscription (saved, disabled or
+   * deleted), or a type's contract. Subscription changes queue behind this process's own.
+   */
+  private async reread(change: StoreChange): Promise<void> {
+    try {
+      if (change.kind === 'contract') {
+        await this.registry.cache.refresh(change.type);
+        return;
+      }
+      await this.serially(async () => {
+        const sub = await this.store.getSubscription(change.id);
+        if (sub) {
+          this.remember(withPolicyDefaults(sub));
+          this.dispatcher.wake(sub.id);
+        } else if (this.subscriptions.delete(change.id)) {
+          this.router.load([...this.subscriptions.values()]);
+        }
+      });
+    } catch (error) {
+      this.log.error({ err: error, change }, 'could not read a change made by another process');
+    }
+  }
+
   private remember(sub: Subscription): void {
     const before = this.subscriptions.get(sub.id);
     this.subscriptions.set(sub.id, sub);
@@ -620,8 +659,8 @@ export class Hub {
     if (!same) this.router.load([...this.subscriptions.values()]);
   }
 
-  private withEvents(page: Page<Delivery>) {
-    const events = this.store.eventSummaries(page.items.map((d) => d.eventSeq));
+  private async withEvents(page: Page<Delivery>) {
+    const events = await this.store.eventSummaries(page.items.map((d) => d.eventSeq));
     return { items: page.items.map((d) => ({ ...d, event: events.get(d.eventSeq) })), next: page.next };
   }
 }

@@ -42,9 +42,10 @@ export async function startHub(config: HubConfig, deps: HubDeps = {}): Promise<R
   }
   const store = await openSqliteStore(dataDir);
   const hub = new Hub(store, config, logger, deps);
+  await hub.load();
   const app = buildApp({ hub, adminKey: admin.key, logger });
   await app.listen({ port: config.port, host: config.host });
-  hub.start();
+  await hub.start();
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;

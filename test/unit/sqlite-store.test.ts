@@ -93,8 +93,10 @@ describe('SqliteStore', () => {
   const dueA = (now: Date, limit = 10, exclude: ReadonlySet<string> = new Set()) =>
     store.dueInLane(laneA, now, limit, exclude);
   /** Due deliveries of every lane with work, as the dispatcher would gather them. */
-  const dueAll = (now: Date, limit = 1_000) =>
-    store.lanes().flatMap((lane) => store.dueInLane(lane, now, limit, new Set()));
+  const dueAll = async (now: Date, limit = 1_000) =>
+    (
+      await Promise.all((await store.lanes()).map((lane) => store.dueInLane(lane, now, limit, new Set())))
+    ).flat();
 
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'junction-store-'));
@@ -119,19 +121,19 @@ describe('SqliteStore', () => {
 
   describe('subscriptions', () => {
     it('creates, reads, lists, replaces and deletes', async () => {
-      expect(store.getSubscription('sub_a')).toEqual(a);
-      expect(store.listSubscriptions().map((s) => s.id)).toEqual(['sub_a', 'sub_b']);
+      expect(await store.getSubscription('sub_a')).toEqual(a);
+      expect((await store.listSubscriptions()).map((s) => s.id)).toEqual(['sub_a', 'sub_b']);
       await store.saveSubscription({ ...a, sink: 'https://example.com/new' });
-      expect(store.getSubscription('sub_a')!.sink).toBe('https://example.com/new');
+      expect((await store.getSubscription('sub_a'))!.sink).toBe('https://example.com/new');
       await store.saveSubscription({ ...a, status: 'disabled', statusReason: 'the sink answered 410 Gone' });
-      expect(store.getSubscription('sub_a')).toMatchObject({
+      expect(await store.getSubscription('sub_a')).toMatchObject({
         status: 'disabled',
         statusReason: 'the sink answered 410 Gone',
       });
-      expect(store.getSubscription('sub_missing')).toBeUndefined();
+      expect(await store.getSubscription('sub_missing')).toBeUndefined();
       expect(await store.deleteSubscription('sub_b')).toBe(true);
       expect(await store.deleteSubscription('sub_b')).toBe(false);
-      expect(store.listSubscriptions().map((s) => s.id)).toEqual(['sub_a']);
+      expect((await store.listSubscriptions()).map((s) => s.id)).toEqual(['sub_a']);
     });
   });
 
@@ -169,7 +171,7 @@ describe('SqliteStore', () => {
       expect(deliveries[2]!.event.seq).toBeGreaterThan(first.event.seq);
       expect(new Set(deliveries.map((d) => d.delivery.webhookId)).size).toBe(3);
 
-      const looked = store.lookupEvent('/shop', 'e1')!;
+      const looked = (await store.lookupEvent('/shop', 'e1'))!;
       expect(looked.event.event).toEqual(ev('e1'));
       expect(looked.deliveries.map((d) => d.id).sort()).toEqual(
         [deliveries[0]!.delivery.id, deliveries[1]!.delivery.id].sort(),
@@ -180,7 +182,7 @@ describe('SqliteStore', () => {
       const { results, deliveries } = await store.append([ev('e1')], none);
       expect(results[0]!.status).toBe('accepted');
       expect(deliveries).toEqual([]);
-      expect(store.lookupEvent('/shop', 'e1')!.deliveries).toEqual([]);
+      expect((await store.lookupEvent('/shop', 'e1'))!.deliveries).toEqual([]);
     });
 
     it('a second (source, id) is a duplicate and creates no deliveries', async () => {
@@ -188,7 +190,7 @@ describe('SqliteStore', () => {
       const { results, deliveries } = await store.append([ev('e1', { type: 'other' })], toAB);
       expect(results).toEqual([{ source: '/shop', id: 'e1', status: 'duplicate' }]);
       expect(deliveries).toEqual([]);
-      const looked = store.lookupEvent('/shop', 'e1')!;
+      const looked = (await store.lookupEvent('/shop', 'e1'))!;
       expect(looked.event.event.type).toBe('com.acme.order.created');
       expect(looked.deliveries).toHaveLength(1);
     });
@@ -207,13 +209,13 @@ describe('SqliteStore', () => {
         'e1:duplicate',
       ]);
       expect(deliveries).toHaveLength(2);
-      expect(store.lookupEvent('/shop', 'e1')!.deliveries).toHaveLength(1);
+      expect((await store.lookupEvent('/shop', 'e1'))!.deliveries).toHaveLength(1);
     });
 
     it('group-commits concurrent appends and keeps duplicates out across them', async () => {
       const calls = Array.from({ length: 200 }, (_, i) => store.append([ev(`e${i % 150}`)], toA));
       // Nothing is durable synchronously: every append waits for the shared commit.
-      expect(store.lookupEvent('/shop', 'e0')).toBeUndefined();
+      expect(await store.lookupEvent('/shop', 'e0')).toBeUndefined();
       const outcomes = await Promise.all(calls);
       outcomes.forEach((o, i) => {
         expect(o.results).toEqual([
@@ -223,7 +225,7 @@ describe('SqliteStore', () => {
       });
       const seqs = outcomes.slice(0, 150).map((o) => o.deliveries[0]!.event.seq);
       expect([...seqs].sort((x, y) => x - y)).toEqual(seqs);
-      expect(dueAll(FAR)).toHaveLength(150);
+      expect(await dueAll(FAR)).toHaveLength(150);
     });
 
     it('an append that throws in route rejects alone, and writes nothing of its own', async () => {
@@ -233,8 +235,8 @@ describe('SqliteStore', () => {
       });
       await expect(bad).rejects.toThrow('route failed');
       await expect(good).resolves.toMatchObject({ results: [{ id: 'ok', status: 'accepted' }] });
-      expect(store.lookupEvent('/shop', 'boom')).toBeUndefined();
-      expect(store.lookupEvent('/shop', 'ok')).toBeDefined();
+      expect(await store.lookupEvent('/shop', 'boom')).toBeUndefined();
+      expect(await store.lookupEvent('/shop', 'ok')).toBeDefined();
     });
   });
 
@@ -259,25 +261,25 @@ describe('SqliteStore', () => {
         attempt: attempt(1, 'retry'),
         nextAttemptAt: new Date(now + 2_000),
       });
-      expect(dueA(new Date(now))).toEqual([]);
-      expect(dueA(new Date(now + 1_500)).map((d) => d.delivery.id)).toEqual([d2!.id]);
-      const all = dueA(new Date(now + 5_000));
+      expect(await dueA(new Date(now))).toEqual([]);
+      expect((await dueA(new Date(now + 1_500))).map((d) => d.delivery.id)).toEqual([d2!.id]);
+      const all = await dueA(new Date(now + 5_000));
       expect(all.map((d) => d.delivery.id)).toEqual([d2!.id, d3!.id, d1!.id]);
       expect(all[0]!.event.event).toEqual(ev('e2'));
       expect(all[0]!.event.seq).toBe(d2!.eventSeq);
-      expect(dueA(new Date(now + 5_000), 2).map((d) => d.delivery.id)).toEqual([d2!.id, d3!.id]);
-      expect(store.nextDueInLane(laneA, new Date(now))!.getTime()).toBe(now + 1_000);
+      expect((await dueA(new Date(now + 5_000), 2)).map((d) => d.delivery.id)).toEqual([d2!.id, d3!.id]);
+      expect((await store.nextDueInLane(laneA, new Date(now)))!.getTime()).toBe(now + 1_000);
       // Only what is still ahead counts: a time already past is due, not a reason to wake.
-      expect(store.nextDueInLane(laneA, new Date(now + 1_500))!.getTime()).toBe(now + 2_000);
+      expect((await store.nextDueInLane(laneA, new Date(now + 1_500)))!.getTime()).toBe(now + 2_000);
     });
 
     it('skips excluded ids and still fills the limit', async () => {
       const ids: string[] = [];
       for (let i = 0; i < 5; i++) ids.push((await one(`e${i}`))[0]!.id);
-      const got = dueA(FAR, 3, new Set([ids[0]!, ids[1]!]));
+      const got = await dueA(FAR, 3, new Set([ids[0]!, ids[1]!]));
       expect(got).toHaveLength(3);
       expect(got.map((d) => d.delivery.id).sort()).toEqual(ids.slice(2).sort());
-      expect(dueA(FAR, 10, new Set(ids))).toEqual([]);
+      expect(await dueA(FAR, 10, new Set(ids))).toEqual([]);
     });
 
     it('leaves out delivered and dead deliveries', async () => {
@@ -290,11 +292,11 @@ describe('SqliteStore', () => {
         attempt: attempt(1, 'dead'),
         reason: 'HTTP 404 is permanent',
       });
-      expect(dueA(FAR).map((d) => d.delivery.id)).toEqual([d3!.id]);
+      expect((await dueA(FAR)).map((d) => d.delivery.id)).toEqual([d3!.id]);
       await store.recordAttempt(d3!.id, { kind: 'delivered', attempt: attempt(1, 'delivered') });
-      expect(dueA(FAR)).toEqual([]);
-      expect(store.nextDueInLane(laneA, new Date(0))).toBeNull();
-      expect(store.lanes()).toEqual([]);
+      expect(await dueA(FAR)).toEqual([]);
+      expect(await store.nextDueInLane(laneA, new Date(0))).toBeNull();
+      expect(await store.lanes()).toEqual([]);
     });
   });
 
@@ -302,7 +304,7 @@ describe('SqliteStore', () => {
     it('delivered: status delivered, no next attempt, counted', async () => {
       const [d] = await one('e1');
       await store.recordAttempt(d!.id, { kind: 'delivered', attempt: attempt(1, 'delivered') });
-      const got = store.lookupEvent('/shop', 'e1')!.deliveries[0]!;
+      const got = (await store.lookupEvent('/shop', 'e1'))!.deliveries[0]!;
       expect(got).toMatchObject({
         status: 'delivered',
         nextAttemptAt: null,
@@ -321,7 +323,7 @@ describe('SqliteStore', () => {
         attempt: attempt(1, 'retry', { error: 'HTTP 503' }),
         nextAttemptAt: next,
       });
-      const got = store.lookupEvent('/shop', 'e1')!.deliveries[0]!;
+      const got = (await store.lookupEvent('/shop', 'e1'))!.deliveries[0]!;
       expect(got).toMatchObject({
         status: 'retrying',
         nextAttemptAt: next.toISOString(),
@@ -334,7 +336,7 @@ describe('SqliteStore', () => {
         attempt: attempt(2, 'retry', { status: null, error: 'connect ECONNREFUSED', response: null }),
         nextAttemptAt: next,
       });
-      expect(store.lookupEvent('/shop', 'e1')!.deliveries[0]).toMatchObject({
+      expect((await store.lookupEvent('/shop', 'e1'))!.deliveries[0]).toMatchObject({
         attempts: 2,
         lastError: 'connect ECONNREFUSED',
       });
@@ -347,7 +349,7 @@ describe('SqliteStore', () => {
         attempt: attempt(1, 'dead', { status: 404, error: 'HTTP 404' }),
         reason: 'HTTP 404 is permanent',
       });
-      expect(store.lookupEvent('/shop', 'e1')!.deliveries[0]).toMatchObject({
+      expect((await store.lookupEvent('/shop', 'e1'))!.deliveries[0]).toMatchObject({
         status: 'dead',
         nextAttemptAt: null,
         lastError: 'HTTP 404 is permanent',
@@ -361,7 +363,7 @@ describe('SqliteStore', () => {
         attempt: attempt(1, 'disabled', { status: 410, error: 'HTTP 410: the sink is gone' }),
         reason: 'the sink answered 410 Gone',
       });
-      expect(store.lookupEvent('/shop', 'e1')!.deliveries[0]).toMatchObject({
+      expect((await store.lookupEvent('/shop', 'e1'))!.deliveries[0]).toMatchObject({
         status: 'dead',
         nextAttemptAt: null,
         lastError: 'the sink answered 410 Gone',
@@ -412,7 +414,7 @@ describe('SqliteStore', () => {
         },
       ];
       for (const r of results) await store.recordAttempt(d!.id, r);
-      const looked = store.lookupEvent('/shop', 'e1')!;
+      const looked = (await store.lookupEvent('/shop', 'e1'))!;
       expect(looked.deliveries).toHaveLength(1);
       expect(looked.deliveries[0]!.attemptLog).toEqual(results.map((r) => r.attempt));
       expect(looked.deliveries[0]).toMatchObject({ status: 'delivered', attempts: 3 });
@@ -428,22 +430,22 @@ describe('SqliteStore', () => {
           store.recordAttempt(d.delivery.id, { kind: 'delivered', attempt: attempt(1, 'delivered') }),
         ),
       );
-      expect(store.listDeliveries('sub_a', 'delivered', 100, undefined).items).toHaveLength(50);
-      expect(store.listDeliveries('sub_b', 'delivered', 100, undefined).items).toHaveLength(50);
-      expect(dueAll(FAR)).toEqual([]);
+      expect((await store.listDeliveries('sub_a', 'delivered', 100, undefined)).items).toHaveLength(50);
+      expect((await store.listDeliveries('sub_b', 'delivered', 100, undefined)).items).toHaveLength(50);
+      expect(await dueAll(FAR)).toEqual([]);
     });
   });
 
   describe('lookupEvent', () => {
     it('is undefined for an unknown event', async () => {
       await one('e1');
-      expect(store.lookupEvent('/shop', 'nope')).toBeUndefined();
-      expect(store.lookupEvent('/other', 'e1')).toBeUndefined();
+      expect(await store.lookupEvent('/shop', 'nope')).toBeUndefined();
+      expect(await store.lookupEvent('/other', 'e1')).toBeUndefined();
     });
 
     it('returns the stored event with its deliveries, each with an empty log before any attempt', async () => {
       const { deliveries } = await store.append([ev('e1', { subject: 'orders/1', sequence: 7 })], toAB);
-      const looked = store.lookupEvent('/shop', 'e1')!;
+      const looked = (await store.lookupEvent('/shop', 'e1'))!;
       expect(looked.event).toEqual(deliveries[0]!.event);
       expect(looked.deliveries.map((d) => d.subscriptionId).sort()).toEqual(['sub_a', 'sub_b']);
       for (const d of looked.deliveries) expect(d.attemptLog).toEqual([]);
@@ -452,7 +454,7 @@ describe('SqliteStore', () => {
     it('summarises events by sequence number', async () => {
       const { deliveries } = await store.append([ev('e1'), ev('e2', { type: 't2' })], toA);
       const [s1, s2] = deliveries.map((d) => d.event.seq);
-      const map = store.eventSummaries([s1!, s2!, s1!, 99_999]);
+      const map = await store.eventSummaries([s1!, s2!, s1!, 99_999]);
       expect(map.size).toBe(2);
       expect(map.get(s2!)).toEqual({ source: '/shop', id: 'e2', type: 't2' });
     });
@@ -464,33 +466,36 @@ describe('SqliteStore', () => {
       for (let i = 0; i < 5; i++) made.push((await one(`e${i}`, toAB))[0]!.id);
       expect([...made].sort()).toEqual(made);
 
-      const p1 = store.listDeliveries('sub_a', undefined, 2, undefined);
+      const p1 = await store.listDeliveries('sub_a', undefined, 2, undefined);
       expect(p1.items.map((d) => d.id)).toEqual(made.slice(0, 2));
       expect(p1.next).toBe(made[1]);
-      const p2 = store.listDeliveries('sub_a', undefined, 2, p1.next!);
+      const p2 = await store.listDeliveries('sub_a', undefined, 2, p1.next!);
       expect(p2.items.map((d) => d.id)).toEqual(made.slice(2, 4));
-      const p3 = store.listDeliveries('sub_a', undefined, 2, p2.next!);
+      const p3 = await store.listDeliveries('sub_a', undefined, 2, p2.next!);
       expect(p3.items.map((d) => d.id)).toEqual(made.slice(4));
       expect(p3.next).toBeNull();
-      expect(store.listDeliveries('sub_a', undefined, 5, undefined).next).toBeNull();
+      expect((await store.listDeliveries('sub_a', undefined, 5, undefined)).next).toBeNull();
       for (const d of p1.items) expect(d.subscriptionId).toBe('sub_a');
 
       await store.recordAttempt(made[1]!, { kind: 'delivered', attempt: attempt(1, 'delivered') });
       await store.recordAttempt(made[3]!, { kind: 'delivered', attempt: attempt(1, 'delivered') });
-      const delivered = store.listDeliveries('sub_a', 'delivered', 1, undefined);
+      const delivered = await store.listDeliveries('sub_a', 'delivered', 1, undefined);
       expect(delivered.items.map((d) => d.id)).toEqual([made[1]]);
       expect(delivered.next).toBe(made[1]);
-      expect(store.listDeliveries('sub_a', 'delivered', 1, delivered.next!)).toEqual({
+      expect(await store.listDeliveries('sub_a', 'delivered', 1, delivered.next!)).toEqual({
         items: [expect.objectContaining({ id: made[3] })],
         next: null,
       });
-      expect(store.listDeliveries('sub_a', 'pending', 10, undefined).items.map((d) => d.id)).toEqual([
+      expect((await store.listDeliveries('sub_a', 'pending', 10, undefined)).items.map((d) => d.id)).toEqual([
         made[0],
         made[2],
         made[4],
       ]);
-      expect(store.listDeliveries('sub_a', 'dead', 10, undefined)).toEqual({ items: [], next: null });
-      expect(store.listDeliveries('sub_none', undefined, 10, undefined)).toEqual({ items: [], next: null });
+      expect(await store.listDeliveries('sub_a', 'dead', 10, undefined)).toEqual({ items: [], next: null });
+      expect(await store.listDeliveries('sub_none', undefined, 10, undefined)).toEqual({
+        items: [],
+        next: null,
+      });
     });
   });
 
@@ -507,17 +512,16 @@ describe('SqliteStore', () => {
       const { deliveries } = await store.append([ev('e1'), ev('e2'), ev('e3')], toAB);
       const ids = deliveries.map((d) => d.delivery);
       for (const d of ids) if (d.eventSeq !== deliveries[2]!.event.seq) await kill(d.id);
-      const all = store.listDeadLetters(undefined, 100, undefined);
+      const all = await store.listDeadLetters(undefined, 100, undefined);
       expect(all.items).toHaveLength(4);
       expect(all.next).toBeNull();
       for (const d of all.items) expect(d.status).toBe('dead');
-      expect(store.listDeadLetters('sub_a', 100, undefined).items.map((d) => d.subscriptionId)).toEqual([
-        'sub_a',
-        'sub_a',
-      ]);
-      const p1 = store.listDeadLetters(undefined, 3, undefined);
+      expect(
+        (await store.listDeadLetters('sub_a', 100, undefined)).items.map((d) => d.subscriptionId),
+      ).toEqual(['sub_a', 'sub_a']);
+      const p1 = await store.listDeadLetters(undefined, 3, undefined);
       expect(p1.items).toHaveLength(3);
-      const p2 = store.listDeadLetters(undefined, 3, p1.next!);
+      const p2 = await store.listDeadLetters(undefined, 3, p1.next!);
       expect(p2).toMatchObject({ next: null });
       expect([...p1.items, ...p2.items].map((d) => d.id)).toEqual(all.items.map((d) => d.id));
     });
@@ -548,7 +552,7 @@ describe('SqliteStore', () => {
       expect(Date.parse(m.budgetSince)).toBeLessThanOrEqual(after);
       expect(m.nextAttemptAt).toBe(m.budgetSince);
 
-      const stored = store.lookupEvent('/shop', 'e1')!.deliveries[0]!;
+      const stored = (await store.lookupEvent('/shop', 'e1'))!.deliveries[0]!;
       expect(stored).toMatchObject({
         status: 'pending',
         attempts: 2,
@@ -557,16 +561,12 @@ describe('SqliteStore', () => {
       });
       expect(stored.budgetSince).toBe(m.budgetSince);
       expect(stored.attemptLog).toHaveLength(2);
-      expect(store.lookupEvent('/shop', 'e2')!.deliveries[0]!.status).toBe('dead');
-      expect(
-        dueA(new Date(after))
-          .map((d) => d.delivery.id)
-          .sort(),
-      ).toEqual([d1!.id, d3!.id].sort());
+      expect((await store.lookupEvent('/shop', 'e2'))!.deliveries[0]!.status).toBe('dead');
+      expect((await dueA(new Date(after))).map((d) => d.delivery.id).sort()).toEqual([d1!.id, d3!.id].sort());
 
       // The next attempt after a redrive numbers on from the total, and the budget counts from zero.
       await store.recordAttempt(d1!.id, { kind: 'delivered', attempt: attempt(3, 'delivered') });
-      expect(store.lookupEvent('/shop', 'e1')!.deliveries[0]).toMatchObject({
+      expect((await store.lookupEvent('/shop', 'e1'))!.deliveries[0]).toMatchObject({
         status: 'delivered',
         attempts: 3,
         budgetAttempts: 1,
@@ -589,8 +589,8 @@ describe('SqliteStore', () => {
         const original = deliveries.find((d) => d.delivery.id === m.id)!;
         expect(m.webhookId).toBe(original.delivery.webhookId);
       }
-      expect(store.listDeadLetters('sub_a', 10, undefined).items).toEqual([]);
-      expect(store.listDeadLetters('sub_b', 10, undefined).items).toHaveLength(3);
+      expect((await store.listDeadLetters('sub_a', 10, undefined)).items).toEqual([]);
+      expect((await store.listDeadLetters('sub_b', 10, undefined)).items).toHaveLength(3);
       expect(await store.redrive({ subscriptionId: 'sub_a' })).toEqual([]);
     });
 
@@ -606,13 +606,13 @@ describe('SqliteStore', () => {
         nextAttemptAt: new Date(Date.now() + 60_000),
       });
       expect(await store.deleteSubscription('sub_a')).toBe(true);
-      expect(store.getSubscription('sub_a')).toBeUndefined();
-      const dead = store.listDeadLetters('sub_a', 10, undefined).items;
+      expect(await store.getSubscription('sub_a')).toBeUndefined();
+      const dead = (await store.listDeadLetters('sub_a', 10, undefined)).items;
       expect(dead.map((d) => d.id).sort()).toEqual([d2!.id, d3!.id].sort());
       for (const d of dead)
         expect(d).toMatchObject({ nextAttemptAt: null, lastError: 'subscription deleted' });
-      expect(store.lookupEvent('/shop', 'e1')!.deliveries[0]!.status).toBe('delivered');
-      expect(dueAll(FAR).map((d) => d.delivery.id)).toEqual([other!.id]);
+      expect((await store.lookupEvent('/shop', 'e1'))!.deliveries[0]!.status).toBe('delivered');
+      expect((await dueAll(FAR)).map((d) => d.delivery.id)).toEqual([other!.id]);
       expect(await store.deleteSubscription('sub_a')).toBe(false);
     });
 
@@ -624,7 +624,7 @@ describe('SqliteStore', () => {
         attempt: attempt(1, 'retry'),
         nextAttemptAt: new Date(Date.now() + 1000),
       });
-      const looked = store.lookupEvent('/shop', 'e1')!.deliveries[0]!;
+      const looked = (await store.lookupEvent('/shop', 'e1'))!.deliveries[0]!;
       expect(looked).toMatchObject({
         status: 'dead',
         nextAttemptAt: null,
@@ -635,7 +635,7 @@ describe('SqliteStore', () => {
       // Redriven and tried again, the next attempt numbers on rather than colliding with the first.
       await store.redrive({ ids: [d!.id] });
       await store.recordAttempt(d!.id, { kind: 'delivered', attempt: attempt(2, 'delivered') });
-      const again = store.lookupEvent('/shop', 'e1')!.deliveries[0]!;
+      const again = (await store.lookupEvent('/shop', 'e1'))!.deliveries[0]!;
       expect(again.status).toBe('delivered');
       expect(again.attemptLog.map((a) => a.n)).toEqual([1, 2]);
     });
@@ -659,26 +659,26 @@ describe('SqliteStore', () => {
         ['e2', 'sub_a', 'billing'],
         ['e2', 'sub_b', 'billing'],
       ]);
-      for (const d of store.lookupEvent('/shop', 'e2')!.deliveries) expect(d.channel).toBe('billing');
-      expect(store.archived(new Date(0), FAR, 0, 10).map((e) => [e.event.id, e.channel])).toEqual([
+      for (const d of (await store.lookupEvent('/shop', 'e2'))!.deliveries) expect(d.channel).toBe('billing');
+      expect((await store.archived(new Date(0), FAR, 0, 10)).map((e) => [e.event.id, e.channel])).toEqual([
         ['e1', 'default'],
         ['e2', 'billing'],
       ]);
 
       const sortLanes = (lanes: Lane[]) =>
         lanes.map((l) => `${l.subscriptionId}/${l.channel}`).sort((x, y) => x.localeCompare(y));
-      expect(sortLanes(store.lanes())).toEqual([
+      expect(sortLanes(await store.lanes())).toEqual([
         'sub_a/billing',
         'sub_a/default',
         'sub_b/billing',
         'sub_b/default',
       ]);
       const billingA: Lane = { subscriptionId: 'sub_a', channel: 'billing' };
-      expect(ids(store.dueInLane(billingA, FAR, 10, new Set()))).toEqual([deliveries[2]!.delivery.id]);
-      expect(eventIds(dueA(FAR))).toEqual(['e1']);
-      expect(store.dueInLane({ subscriptionId: 'sub_a', channel: 'nowhere' }, FAR, 10, new Set())).toEqual(
-        [],
-      );
+      expect(ids(await store.dueInLane(billingA, FAR, 10, new Set()))).toEqual([deliveries[2]!.delivery.id]);
+      expect(eventIds(await dueA(FAR))).toEqual(['e1']);
+      expect(
+        await store.dueInLane({ subscriptionId: 'sub_a', channel: 'nowhere' }, FAR, 10, new Set()),
+      ).toEqual([]);
 
       // A lane with nothing left to attempt is no longer listed; the others are untouched.
       await store.recordAttempt(deliveries[2]!.delivery.id, {
@@ -691,13 +691,18 @@ describe('SqliteStore', () => {
         attempt: attempt(1, 'retry'),
         nextAttemptAt: new Date(now + 60_000),
       });
-      expect(sortLanes(store.lanes())).toEqual(['sub_a/default', 'sub_b/billing', 'sub_b/default']);
-      expect(store.dueInLane(billingA, FAR, 10, new Set())).toEqual([]);
+      expect(sortLanes(await store.lanes())).toEqual(['sub_a/default', 'sub_b/billing', 'sub_b/default']);
+      expect(await store.dueInLane(billingA, FAR, 10, new Set())).toEqual([]);
       expect(
-        store.nextDueInLane({ subscriptionId: 'sub_b', channel: 'default' }, new Date(now))!.getTime(),
+        (await store.nextDueInLane(
+          { subscriptionId: 'sub_b', channel: 'default' },
+          new Date(now),
+        ))!.getTime(),
       ).toBe(now + 60_000);
-      expect(store.nextDueInLane({ subscriptionId: 'sub_b', channel: 'billing' }, new Date(now))).toBeNull();
-      expect(store.nextDueInLane(billingA, new Date(now))).toBeNull();
+      expect(
+        await store.nextDueInLane({ subscriptionId: 'sub_b', channel: 'billing' }, new Date(now)),
+      ).toBeNull();
+      expect(await store.nextDueInLane(billingA, new Date(now))).toBeNull();
     });
   });
 
@@ -707,8 +712,8 @@ describe('SqliteStore', () => {
     const keyed = (id: string, key: string) => ev(id, { partitionkey: key });
     const toO = () => routed([o]);
     /** Event ids of sub_o's due deliveries, in the order the store gives them. */
-    const dueO = (now: Date = FAR, exclude: ReadonlySet<string> = new Set(), limit = 10) =>
-      eventIds(store.dueInLane(laneO, now, limit, exclude));
+    const dueO = async (now: Date = FAR, exclude: ReadonlySet<string> = new Set(), limit = 10) =>
+      eventIds(await store.dueInLane(laneO, now, limit, exclude));
 
     beforeEach(async () => {
       o = {
@@ -751,7 +756,7 @@ describe('SqliteStore', () => {
         ['k2', 'sub_o', null],
         ['k2', 'sub_a', null],
       ]);
-      const looked = store.lookupEvent('/shop', 'k1')!.deliveries;
+      const looked = (await store.lookupEvent('/shop', 'k1'))!.deliveries;
       expect(looked.find((d) => d.subscriptionId === 'sub_o')!.orderKey).toBe('x');
       expect(looked.find((d) => d.subscriptionId === 'sub_a')!.orderKey).toBeNull();
     });
@@ -759,7 +764,7 @@ describe('SqliteStore', () => {
     it('looks at a bounded number of rows per page when one key holds a deep backlog', async () => {
       const events = Array.from({ length: 3_000 }, (_, i) => keyed(`deep-${i}`, 'x'));
       await appendO(...events);
-      const first = store.dueInLanePage(laneO, FAR, 10, new Set(), null);
+      const first = await store.dueInLanePage(laneO, FAR, 10, new Set(), null);
       // The head, and a page that stops after its budget of rows instead of walking all 3,000.
       expect(eventIds(first.items)).toEqual(['deep-0']);
       expect(first.exhausted).toBe(false);
@@ -767,7 +772,7 @@ describe('SqliteStore', () => {
       let page = first;
       let pages = 1;
       while (!page.exhausted) {
-        page = store.dueInLanePage(laneO, FAR, 10, new Set(), page.cursor);
+        page = await store.dueInLanePage(laneO, FAR, 10, new Set(), page.cursor);
         expect(page.items).toEqual([]);
         pages++;
       }
@@ -776,16 +781,16 @@ describe('SqliteStore', () => {
 
     it('holds later events of a key until the first is delivered', async () => {
       const d = await appendO(keyed('k1', 'x'), keyed('k2', 'x'));
-      expect(dueO()).toEqual(['k1']);
+      expect(await dueO()).toEqual(['k1']);
       await delivered(d.k1!);
-      expect(dueO()).toEqual(['k2']);
+      expect(await dueO()).toEqual(['k2']);
       await delivered(d.k2!);
-      expect(dueO()).toEqual([]);
+      expect(await dueO()).toEqual([]);
     });
 
     it('an unordered subscription is not held by the partition key', async () => {
       await store.append([keyed('k1', 'x'), keyed('k2', 'x')], toA);
-      expect(eventIds(dueA(FAR))).toEqual(['k1', 'k2']);
+      expect(eventIds(await dueA(FAR))).toEqual(['k1', 'k2']);
     });
 
     it('a retrying head keeps the rest of its key waiting, and is what the lane wakes for', async () => {
@@ -796,26 +801,26 @@ describe('SqliteStore', () => {
         attempt: attempt(1, 'retry'),
         nextAttemptAt: new Date(now + 60_000),
       });
-      expect(dueO(new Date(now))).toEqual([]);
-      expect(store.nextDueInLane(laneO, new Date(now))!.getTime()).toBe(now + 60_000);
-      expect(dueO(new Date(now + 60_000))).toEqual(['k1']);
+      expect(await dueO(new Date(now))).toEqual([]);
+      expect((await store.nextDueInLane(laneO, new Date(now)))!.getTime()).toBe(now + 60_000);
+      expect(await dueO(new Date(now + 60_000))).toEqual(['k1']);
       await delivered(d.k1!);
-      expect(dueO(new Date(now))).toEqual(['k2']);
+      expect(await dueO(new Date(now))).toEqual(['k2']);
     });
 
     it('a dead head that holds its key blocks the rest until it is discarded', async () => {
       const d = await appendO(keyed('k1', 'x'), keyed('k2', 'x'), keyed('k3', 'x'));
       await dead(d.k1!, true);
-      expect(dueO()).toEqual([]);
+      expect(await dueO()).toEqual([]);
       // The lane still has work, but nothing that time alone will make due.
-      expect(store.lanes()).toContainEqual(laneO);
-      expect(store.nextDueInLane(laneO, new Date())).toBeNull();
+      expect(await store.lanes()).toContainEqual(laneO);
+      expect(await store.nextDueInLane(laneO, new Date())).toBeNull();
 
       expect(await store.discard({ ids: ['dlv_unknown', d.k2!] })).toEqual([]);
       const gone = await store.discard({ ids: [d.k1!] });
       expect(gone).toEqual([expect.objectContaining({ id: d.k1, status: 'discarded', orderKey: 'x' })]);
-      expect(store.listDeadLetters('sub_o', 10, undefined).items).toEqual([]);
-      expect(dueO()).toEqual(['k2']);
+      expect((await store.listDeadLetters('sub_o', 10, undefined)).items).toEqual([]);
+      expect(await dueO()).toEqual(['k2']);
       // Discarded is final: it can no longer be redriven or discarded again.
       expect(await store.redrive({ ids: [d.k1!] })).toEqual([]);
       expect(await store.discard({ ids: [d.k1!] })).toEqual([]);
@@ -825,31 +830,34 @@ describe('SqliteStore', () => {
       const d = await appendO(keyed('k1', 'x'), keyed('k2', 'y'), keyed('k3', 'x'), keyed('k4', 'y'));
       await dead(d.k1!, true);
       await dead(d.k2!, true);
-      expect(dueO()).toEqual([]);
+      expect(await dueO()).toEqual([]);
       const gone = await store.discard({ subscriptionId: 'sub_o' });
       expect(gone.map((x) => x.id).sort()).toEqual([d.k1!, d.k2!].sort());
-      expect(dueO()).toEqual(['k3', 'k4']);
+      expect(await dueO()).toEqual(['k3', 'k4']);
       expect(await store.discard({ subscriptionId: 'sub_o' })).toEqual([]);
     });
 
     it('a held dead head, redriven, is due again and still ahead of the rest of its key', async () => {
       const d = await appendO(keyed('k1', 'x'), keyed('k2', 'x'));
       await dead(d.k1!, true);
-      expect(dueO()).toEqual([]);
+      expect(await dueO()).toEqual([]);
       const moved = await store.redrive({ ids: [d.k1!] });
       expect(moved).toEqual([expect.objectContaining({ id: d.k1, status: 'pending', orderKey: 'x' })]);
-      expect(dueO(new Date())).toEqual(['k1']);
+      expect(await dueO(new Date())).toEqual(['k1']);
       await delivered(d.k1!);
-      expect(dueO(new Date())).toEqual(['k2']);
+      expect(await dueO(new Date())).toEqual(['k2']);
     });
 
     it('a dead head that does not hold its key releases it', async () => {
       const d = await appendO(keyed('k1', 'x'), keyed('k2', 'x'), keyed('k3', 'x'));
       await dead(d.k1!);
-      expect(dueO()).toEqual(['k2']);
+      expect(await dueO()).toEqual(['k2']);
       await dead(d.k2!, false);
-      expect(dueO()).toEqual(['k3']);
-      expect(store.listDeadLetters('sub_o', 10, undefined).items.map((x) => x.id)).toEqual([d.k1, d.k2]);
+      expect(await dueO()).toEqual(['k3']);
+      expect((await store.listDeadLetters('sub_o', 10, undefined)).items.map((x) => x.id)).toEqual([
+        d.k1,
+        d.k2,
+      ]);
     });
 
     it('a disabled head releases its key', async () => {
@@ -859,7 +867,7 @@ describe('SqliteStore', () => {
         attempt: attempt(1, 'disabled', { status: 410 }),
         reason: 'the sink answered 410 Gone',
       });
-      expect(dueO()).toEqual(['k2']);
+      expect(await dueO()).toEqual(['k2']);
     });
 
     // Delivery.orderKey: "a later delivery with the same key waits while this one is pending,
@@ -869,15 +877,18 @@ describe('SqliteStore', () => {
       const d = await appendO(keyed('k1', 'x'), keyed('k2', 'x'), keyed('k3', 'x'));
       await dead(d.k1!);
       await dead(d.k2!);
-      expect(dueO()).toEqual(['k3']);
-      expect(store.listDeadLetters('sub_o', 10, undefined).items.map((x) => x.orderKey)).toEqual(['x', 'x']);
+      expect(await dueO()).toEqual(['k3']);
+      expect((await store.listDeadLetters('sub_o', 10, undefined)).items.map((x) => x.orderKey)).toEqual([
+        'x',
+        'x',
+      ]);
       const moved = await store.redrive({ subscriptionId: 'sub_o' });
       expect(moved.map((x) => [x.id, x.orderKey])).toEqual([
         [d.k1, 'x'],
         [d.k2, 'x'],
       ]);
       // k1 and k2 are both pending again, with k3 still due: only k1 may go.
-      expect(dueO(new Date())).toEqual(['k1']);
+      expect(await dueO(new Date())).toEqual(['k1']);
     });
 
     it('keys are independent, and events without a key are never held', async () => {
@@ -889,7 +900,7 @@ describe('SqliteStore', () => {
         ev('n2'),
         keyed('y2', 'y'),
       );
-      expect(dueO()).toEqual(['x1', 'y1', 'n1', 'n2']);
+      expect(await dueO()).toEqual(['x1', 'y1', 'n1', 'n2']);
       const now = Date.now();
       await store.recordAttempt(d.x1!, {
         kind: 'retry',
@@ -897,22 +908,22 @@ describe('SqliteStore', () => {
         nextAttemptAt: new Date(now + 60_000),
       });
       await dead(d.y1!, true);
-      expect(dueO(new Date(now))).toEqual(['n1', 'n2']);
+      expect(await dueO(new Date(now))).toEqual(['n1', 'n2']);
       await delivered(d.n1!);
       await delivered(d.n2!);
-      expect(dueO(new Date(now))).toEqual([]);
+      expect(await dueO(new Date(now))).toEqual([]);
       await store.discard({ ids: [d.y1!] });
-      expect(dueO(new Date(now))).toEqual(['y2']);
+      expect(await dueO(new Date(now))).toEqual(['y2']);
       // Oldest due first: y2 has been due since it was made, x1 only from its retry time.
-      expect(dueO(new Date(now + 60_000))).toEqual(['y2', 'x1']);
+      expect(await dueO(new Date(now + 60_000))).toEqual(['y2', 'x1']);
     });
 
     it('an excluded (in-flight) head still holds its key, and the limit counts what is returned', async () => {
       const d = await appendO(keyed('x1', 'x'), keyed('x2', 'x'), keyed('y1', 'y'), ev('n1'), ev('n2'));
-      expect(dueO(FAR, new Set([d.x1!]))).toEqual(['y1', 'n1', 'n2']);
-      expect(dueO(FAR, new Set([d.x1!, d.y1!]), 2)).toEqual(['n1', 'n2']);
-      expect(dueO(FAR, new Set(), 2)).toEqual(['x1', 'y1']);
-      expect(dueO(FAR, new Set(Object.values(d)))).toEqual([]);
+      expect(await dueO(FAR, new Set([d.x1!]))).toEqual(['y1', 'n1', 'n2']);
+      expect(await dueO(FAR, new Set([d.x1!, d.y1!]), 2)).toEqual(['n1', 'n2']);
+      expect(await dueO(FAR, new Set(), 2)).toEqual(['x1', 'y1']);
+      expect(await dueO(FAR, new Set(Object.values(d)))).toEqual([]);
     });
 
     it('holds a key only within its subscription', async () => {
@@ -920,9 +931,9 @@ describe('SqliteStore', () => {
       const { deliveries } = await store.append([keyed('k1', 'x'), keyed('k2', 'x')], () => routed([o, o2]));
       const k1o = deliveries.find((x) => x.event.event.id === 'k1' && x.delivery.subscriptionId === 'sub_o')!;
       await dead(k1o.delivery.id, true);
-      expect(dueO()).toEqual([]);
+      expect(await dueO()).toEqual([]);
       expect(
-        eventIds(store.dueInLane({ subscriptionId: 'sub_o2', channel: 'default' }, FAR, 10, new Set())),
+        eventIds(await store.dueInLane({ subscriptionId: 'sub_o2', channel: 'default' }, FAR, 10, new Set())),
       ).toEqual(['k1']);
     });
   });
@@ -990,35 +1001,34 @@ describe('SqliteStore', () => {
 
       expect(await store.sweep('orders', CUTOFF, 100)).toBe(3);
       for (const id of ['delivered', 'discarded', 'nowhere'])
-        expect(store.lookupEvent('/shop', id)).toBeUndefined();
+        expect(await store.lookupEvent('/shop', id)).toBeUndefined();
       for (const id of ['mixed', 'pending', 'retrying', 'dead', 'other', 'fresh', 'cutoff'])
-        expect(store.lookupEvent('/shop', id)).toBeDefined();
+        expect(await store.lookupEvent('/shop', id)).toBeDefined();
       expect(rows('SELECT * FROM deliveries WHERE id IN (?, ?)', ...sweptDeliveries)).toEqual([]);
       expect(rows('SELECT * FROM attempts WHERE delivery_id IN (?, ?)', ...sweptDeliveries)).toEqual([]);
-      expect(store.lookupEvent('/shop', 'mixed')!.deliveries).toHaveLength(2);
-      expect(store.lookupEvent('/shop', 'dead')!.deliveries[0]!.attemptLog).toHaveLength(1);
+      expect((await store.lookupEvent('/shop', 'mixed'))!.deliveries).toHaveLength(2);
+      expect((await store.lookupEvent('/shop', 'dead'))!.deliveries[0]!.attemptLog).toHaveLength(1);
       expect(await store.sweep('orders', CUTOFF, 100)).toBe(0);
 
       // Once what held them is settled, they go too.
       await deliver(dlv('mixed', 'sub_b'));
       await store.discard({ ids: [dlv('dead')] });
       expect(await store.sweep('orders', CUTOFF, 100)).toBe(2);
-      expect(store.lookupEvent('/shop', 'mixed')).toBeUndefined();
-      expect(store.lookupEvent('/shop', 'dead')).toBeUndefined();
-      expect(store.lookupEvent('/shop', 'pending')).toBeDefined();
-      expect(store.lookupEvent('/shop', 'retrying')).toBeDefined();
+      expect(await store.lookupEvent('/shop', 'mixed')).toBeUndefined();
+      expect(await store.lookupEvent('/shop', 'dead')).toBeUndefined();
+      expect(await store.lookupEvent('/shop', 'pending')).toBeDefined();
+      expect(await store.lookupEvent('/shop', 'retrying')).toBeDefined();
     });
 
     it('deletes at most `limit` events, oldest first', async () => {
       for (let i = 0; i < 5; i++) await appendAt(`2024-01-01T0${5 - i}:00:00.000Z`, [ev(`e${i}`)], none);
       expect(await store.sweep('default', CUTOFF, 2)).toBe(2);
-      expect(['e0', 'e1', 'e2', 'e3', 'e4'].filter((id) => store.lookupEvent('/shop', id))).toEqual([
-        'e0',
-        'e1',
-        'e2',
-      ]);
+      const kept = [];
+      for (const id of ['e0', 'e1', 'e2', 'e3', 'e4'])
+        if (await store.lookupEvent('/shop', id)) kept.push(id);
+      expect(kept).toEqual(['e0', 'e1', 'e2']);
       expect(await store.sweep('default', CUTOFF, 10)).toBe(3);
-      expect(store.countArchived(new Date(0), FAR)).toBe(0);
+      expect(await store.countArchived(new Date(0), FAR)).toBe(0);
     });
   });
 
@@ -1052,7 +1062,7 @@ describe('SqliteStore', () => {
       await at(T(3), () => store.append([ev('e4')], toA));
       await at(T(4), () => store.append([ev('e5')], toA));
 
-      const all = store.archived(new Date(T(1)), new Date(T(4)), 0, 10);
+      const all = await store.archived(new Date(T(1)), new Date(T(4)), 0, 10);
       expect(all.map((e) => [e.event.id, e.channel, e.receivedAt])).toEqual([
         ['e1', 'default', T(1)],
         ['e2', 'default', T(1)],
@@ -1060,16 +1070,16 @@ describe('SqliteStore', () => {
         ['e4', 'default', T(3)],
       ]);
       expect(all[0]!.event).toEqual(ev('e1'));
-      expect(store.countArchived(new Date(T(1)), new Date(T(4)))).toBe(4);
-      expect(store.countArchived(new Date(T(2)), new Date(T(3)))).toBe(1);
-      expect(store.countArchived(new Date(T(5)), new Date(T(6)))).toBe(0);
+      expect(await store.countArchived(new Date(T(1)), new Date(T(4)))).toBe(4);
+      expect(await store.countArchived(new Date(T(2)), new Date(T(3)))).toBe(1);
+      expect(await store.countArchived(new Date(T(5)), new Date(T(6)))).toBe(0);
 
-      const p1 = store.archived(new Date(T(1)), new Date(T(4)), 0, 3);
+      const p1 = await store.archived(new Date(T(1)), new Date(T(4)), 0, 3);
       expect(p1.map((e) => e.event.id)).toEqual(['e1', 'e2', 'e3']);
-      const p2 = store.archived(new Date(T(1)), new Date(T(4)), p1[2]!.seq, 3);
+      const p2 = await store.archived(new Date(T(1)), new Date(T(4)), p1[2]!.seq, 3);
       expect(p2.map((e) => e.event.id)).toEqual(['e4']);
-      expect(store.archived(new Date(T(1)), new Date(T(4)), p2[0]!.seq, 3)).toEqual([]);
-      expect(store.archived(new Date(T(2)), new Date(T(5)), 0, 10).map((e) => e.event.id)).toEqual([
+      expect(await store.archived(new Date(T(1)), new Date(T(4)), p2[0]!.seq, 3)).toEqual([]);
+      expect((await store.archived(new Date(T(2)), new Date(T(5)), 0, 10)).map((e) => e.event.id)).toEqual([
         'e3',
         'e4',
         'e5',
@@ -1077,18 +1087,18 @@ describe('SqliteStore', () => {
     });
 
     it('saves, replaces, reads and lists replays', async () => {
-      expect(store.getReplay('rpl_1')).toBeUndefined();
-      expect(store.listReplays(10)).toEqual([]);
+      expect(await store.getReplay('rpl_1')).toBeUndefined();
+      expect(await store.listReplays(10)).toEqual([]);
       await store.saveReplay(replay('rpl_1', { types: ['t'], filters: [{ exact: { subject: 'x' } }] }), []);
       await store.saveReplay(replay('rpl_2'), []);
-      expect(store.getReplay('rpl_1')).toEqual(
+      expect(await store.getReplay('rpl_1')).toEqual(
         replay('rpl_1', { types: ['t'], filters: [{ exact: { subject: 'x' } }] }),
       );
       const done = replay('rpl_1', { status: 'completed', scanned: 5, matched: 3, total: 5, cursor: 42 });
       await store.saveReplay(done, []);
-      expect(store.getReplay('rpl_1')).toEqual(done);
-      expect(store.listReplays(10).map((r) => r.id)).toEqual(['rpl_2', 'rpl_1']);
-      expect(store.listReplays(1)).toEqual([replay('rpl_2')]);
+      expect(await store.getReplay('rpl_1')).toEqual(done);
+      expect((await store.listReplays(10)).map((r) => r.id)).toEqual(['rpl_2', 'rpl_1']);
+      expect(await store.listReplays(1)).toEqual([replay('rpl_2')]);
     });
 
     it('writes a page of replay deliveries with the replay, once', async () => {
@@ -1112,8 +1122,8 @@ describe('SqliteStore', () => {
         replay('rpl_1', { cursor: live('e2').event.seq, scanned: 2, matched: 2 }),
         page('rpl_1', 'a'),
       );
-      expect(store.getReplay('rpl_1')!.cursor).toBe(live('e2').event.seq);
-      const made = store.lookupEvent('/shop', 'e2')!.deliveries.find((d) => d.replayId === 'rpl_1')!;
+      expect((await store.getReplay('rpl_1'))!.cursor).toBe(live('e2').event.seq);
+      const made = (await store.lookupEvent('/shop', 'e2'))!.deliveries.find((d) => d.replayId === 'rpl_1')!;
       expect(made).toMatchObject({
         id: 'dlv_rpl_1_e2_a',
         subscriptionId: 'sub_a',
@@ -1128,30 +1138,30 @@ describe('SqliteStore', () => {
         attemptLog: [],
       });
       expect(Date.parse(made.nextAttemptAt!)).toBeGreaterThanOrEqual(before);
-      expect(eventIds(dueA(FAR))).toEqual(['e1', 'e2']);
-      expect(ids(dueA(FAR)).sort()).toEqual(['dlv_rpl_1_e1_a', 'dlv_rpl_1_e2_a']);
-      expect(store.replayDeliveryCounts('rpl_1')).toEqual({ pending: 2 });
+      expect(eventIds(await dueA(FAR))).toEqual(['e1', 'e2']);
+      expect(ids(await dueA(FAR)).sort()).toEqual(['dlv_rpl_1_e1_a', 'dlv_rpl_1_e2_a']);
+      expect(await store.replayDeliveryCounts('rpl_1')).toEqual({ pending: 2 });
 
       // The same page again, as a job resumed after a crash would write it (with new ids).
       await store.saveReplay(replay('rpl_1', { cursor: live('e2').event.seq }), page('rpl_1', 'b'));
       await store.saveReplay(replay('rpl_1', { cursor: live('e2').event.seq }), page('rpl_1', 'a'));
-      expect(store.lookupEvent('/shop', 'e1')!.deliveries).toHaveLength(3);
-      expect(store.lookupEvent('/shop', 'e2')!.deliveries.filter((d) => d.replayId === 'rpl_1')).toHaveLength(
-        1,
-      );
-      expect(store.replayDeliveryCounts('rpl_1')).toEqual({ pending: 2 });
+      expect((await store.lookupEvent('/shop', 'e1'))!.deliveries).toHaveLength(3);
+      expect(
+        (await store.lookupEvent('/shop', 'e2'))!.deliveries.filter((d) => d.replayId === 'rpl_1'),
+      ).toHaveLength(1);
+      expect(await store.replayDeliveryCounts('rpl_1')).toEqual({ pending: 2 });
 
       // Another replay of the same events is another set of deliveries.
       await store.saveReplay(replay('rpl_2'), page('rpl_2', 'a'));
-      expect(store.lookupEvent('/shop', 'e1')!.deliveries).toHaveLength(4);
-      expect(store.replayDeliveryCounts('rpl_2')).toEqual({ pending: 2 });
+      expect((await store.lookupEvent('/shop', 'e1'))!.deliveries).toHaveLength(4);
+      expect(await store.replayDeliveryCounts('rpl_2')).toEqual({ pending: 2 });
 
       await store.recordAttempt('dlv_rpl_1_e1_a', { kind: 'delivered', attempt: attempt(1, 'delivered') });
-      expect(store.replayDeliveryCounts('rpl_1')).toEqual({ pending: 1, delivered: 1 });
-      expect(store.replayDeliveryCounts('rpl_none')).toEqual({});
+      expect(await store.replayDeliveryCounts('rpl_1')).toEqual({ pending: 1, delivered: 1 });
+      expect(await store.replayDeliveryCounts('rpl_none')).toEqual({});
       // Replay deliveries count among the subscription's own.
-      expect(store.deliveryCounts('sub_a')).toEqual({ delivered: 4, pending: 3 });
-      expect(store.deliveryCounts('sub_b')).toEqual({ delivered: 3 });
+      expect(await store.deliveryCounts('sub_a')).toEqual({ delivered: 4, pending: 3 });
+      expect(await store.deliveryCounts('sub_b')).toEqual({ delivered: 3 });
     });
 
     it('webhookIdOf gives the webhook-id of the original delivery, not a replay', async () => {
@@ -1167,15 +1177,21 @@ describe('SqliteStore', () => {
           channel: 'default',
         },
       ]);
-      expect(store.webhookIdOf(e1a!.event.seq, 'sub_a')).toBe(e1a!.delivery.webhookId);
-      expect(store.webhookIdOf(e1a!.event.seq, 'sub_b')).toBe(e1b!.delivery.webhookId);
-      expect(store.webhookIdOf(e2a!.event.seq, 'sub_a')).toBe(e2a!.delivery.webhookId);
-      expect(store.webhookIdOf(e2a!.event.seq, 'sub_none')).toBeUndefined();
-      expect(store.webhookIdOf(99_999, 'sub_a')).toBeUndefined();
+      expect((await store.webhookIdsOf([e1a!.event.seq], 'sub_a')).get(e1a!.event.seq)).toBe(
+        e1a!.delivery.webhookId,
+      );
+      expect((await store.webhookIdsOf([e1a!.event.seq], 'sub_b')).get(e1a!.event.seq)).toBe(
+        e1b!.delivery.webhookId,
+      );
+      expect((await store.webhookIdsOf([e2a!.event.seq], 'sub_a')).get(e2a!.event.seq)).toBe(
+        e2a!.delivery.webhookId,
+      );
+      expect((await store.webhookIdsOf([e2a!.event.seq], 'sub_none')).get(e2a!.event.seq)).toBeUndefined();
+      expect((await store.webhookIdsOf([99_999], 'sub_a')).get(99_999)).toBeUndefined();
     });
 
     it('counts a subscription deliveries by status', async () => {
-      expect(store.deliveryCounts('sub_a')).toEqual({});
+      expect(await store.deliveryCounts('sub_a')).toEqual({});
       const ds = await Promise.all(['e1', 'e2', 'e3', 'e4', 'e5', 'e6'].map((id) => one(id)));
       const [d1, d2, d3, d4, d5] = ds.map((d) => d[0]!.id);
       await store.recordAttempt(d1!, { kind: 'delivered', attempt: attempt(1, 'delivered') });
@@ -1188,14 +1204,14 @@ describe('SqliteStore', () => {
       await store.recordAttempt(d4!, { kind: 'dead', attempt: attempt(1, 'dead'), reason: 'HTTP 404' });
       await store.recordAttempt(d5!, { kind: 'dead', attempt: attempt(1, 'dead'), reason: 'HTTP 404' });
       await store.discard({ ids: [d5!] });
-      expect(store.deliveryCounts('sub_a')).toEqual({
+      expect(await store.deliveryCounts('sub_a')).toEqual({
         delivered: 1,
         retrying: 1,
         dead: 2,
         discarded: 1,
         pending: 1,
       });
-      expect(store.deliveryCounts('sub_b')).toEqual({});
+      expect(await store.deliveryCounts('sub_b')).toEqual({});
     });
   });
 
@@ -1222,7 +1238,7 @@ describe('SqliteStore', () => {
         store as unknown as { writer: { worker: { terminate(): Promise<number> } } }
       ).writer.worker.terminate();
       await new Promise((r) => setTimeout(r, 50));
-      expect(store.ping()).toBe(false);
+      expect(await store.ping()).toBe(false);
       await expect(store.append([ev('e1')], toA)).rejects.toBeInstanceOf(UnavailableError);
       await expect(
         Promise.race([
@@ -1243,14 +1259,14 @@ describe('SqliteStore', () => {
       await store.close();
 
       store = await openSqliteStore(dir);
-      expect(store.ping()).toBe(true);
-      expect(store.listSubscriptions()).toEqual([a, b]);
-      const looked = store.lookupEvent('/shop', 'e1')!;
+      expect(await store.ping()).toBe(true);
+      expect(await store.listSubscriptions()).toEqual([a, b]);
+      const looked = (await store.lookupEvent('/shop', 'e1'))!;
       expect(looked.event.event).toEqual(ev('e1'));
       const again = looked.deliveries.find((x) => x.id === d.id)!;
       expect(again).toMatchObject({ status: 'retrying', attempts: 1, webhookId: d.webhookId });
       expect(again.attemptLog).toHaveLength(1);
-      expect(dueAll(FAR)).toHaveLength(4);
+      expect(await dueAll(FAR)).toHaveLength(4);
 
       const dup = await store.append([ev('e1'), ev('e3')], toA);
       expect(dup.results.map((r) => r.status)).toEqual(['duplicate', 'accepted']);
@@ -1277,16 +1293,16 @@ describe('SqliteStore', () => {
 
         const migrated = await openSqliteStore(old);
         try {
-          expect(migrated.lookupEvent('/shop', 'e1')!.deliveries[0]).toMatchObject({
+          expect((await migrated.lookupEvent('/shop', 'e1'))!.deliveries[0]).toMatchObject({
             id: 'dlv_old',
             channel: 'default',
             orderKey: null,
             replayId: null,
             webhookId: 'msg_old',
           });
-          expect(migrated.lanes()).toEqual([laneA]);
-          expect(ids(migrated.dueInLane(laneA, FAR, 10, new Set()))).toEqual(['dlv_old']);
-          expect(migrated.archived(new Date(0), FAR, 0, 10)).toEqual([
+          expect(await migrated.lanes()).toEqual([laneA]);
+          expect(ids(await migrated.dueInLane(laneA, FAR, 10, new Set()))).toEqual(['dlv_old']);
+          expect(await migrated.archived(new Date(0), FAR, 0, 10)).toEqual([
             {
               seq: 1,
               event: ev('e1', { partitionkey: 'x' }),
@@ -1295,8 +1311,8 @@ describe('SqliteStore', () => {
               channel: 'default',
             },
           ]);
-          expect(migrated.webhookIdOf(1, 'sub_a')).toBe('msg_old');
-          expect(migrated.listReplays(10)).toEqual([]);
+          expect((await migrated.webhookIdsOf([1], 'sub_a')).get(1)).toBe('msg_old');
+          expect(await migrated.listReplays(10)).toEqual([]);
         } finally {
           await migrated.close();
         }
@@ -1313,12 +1329,12 @@ describe('SqliteStore', () => {
       await store.close();
       await expect(pending).resolves.toMatchObject({ results: [{ id: 'late', status: 'accepted' }] });
       store = await openSqliteStore(dir);
-      expect(store.lookupEvent('/shop', 'late')!.deliveries).toHaveLength(1);
+      expect((await store.lookupEvent('/shop', 'late'))!.deliveries).toHaveLength(1);
     });
 
     it('append after close fails with UnavailableError', async () => {
       await store.close();
-      expect(store.ping()).toBe(false);
+      expect(await store.ping()).toBe(false);
       await expect(Promise.resolve().then(() => store.append([ev('e1')], toA))).rejects.toBeInstanceOf(
         UnavailableError,
       );

@@ -6,10 +6,17 @@ import type { Hub } from '../hub.js';
 /** The event catalog: the registry, the channels and the subscriptions as one AsyncAPI document. */
 export const catalogRoutes: FastifyPluginAsync<{ hub: Hub }> = async (app, { hub }) => {
   app.get('/v1/catalog/asyncapi.json', async () => {
-    const types = hub.registry.listTypes().map((summary) => {
-      const { latest, latestVersion: _latestVersion, ...eventType } = hub.registry.describe(summary.type);
-      return { eventType, latest };
-    });
+    const summaries = await hub.registry.listTypes();
+    const types = await Promise.all(
+      summaries.map(async (summary) => {
+        const {
+          latest,
+          latestVersion: _latestVersion,
+          ...eventType
+        } = await hub.registry.describe(summary.type);
+        return { eventType, latest };
+      }),
+    );
     return buildAsyncApi({
       version: VERSION,
       types,

@@ -9,7 +9,7 @@ export const healthRoutes: FastifyPluginAsync<{ hub: Hub }> = async (app, { hub 
   app.get('/openapi.json', async () => openapi);
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {
-    if (hub.store.ping()) return { status: 'ready' };
+    if (await hub.store.ping()) return { status: 'ready' };
     return reply.code(503).send({ status: 'unavailable', detail: 'storage does not answer' });
   });
 };

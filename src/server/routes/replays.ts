@@ -7,7 +7,10 @@ import type { Hub } from '../hub.js';
 export const replayRoutes: FastifyPluginAsync<{ hub: Hub }> = async (app, { hub }) => {
   app.post('/v1/replays', async (request, reply) => {
     const replay = await hub.startReplay(parseReplayInput(readJsonBody(request)));
-    return reply.code(202).header('location', `/v1/replays/${replay.id}`).send(hub.getReplay(replay.id));
+    return reply
+      .code(202)
+      .header('location', `/v1/replays/${replay.id}`)
+      .send(await hub.getReplay(replay.id));
   });
 
   app.get('/v1/replays', async () => hub.listReplays());
