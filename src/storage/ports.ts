@@ -348,6 +348,9 @@ export interface Page<T> {
   next: string | null;
 }
 
+/** What another process changed: read it again. */
+export type StoreChange = { kind: 'subscription'; id: string } | { kind: 'contract'; type: string };
+
 export interface EventStore {
   /**
    * Appends events and creates their deliveries, for the subscriptions `route` picks, in one
@@ -366,16 +369,16 @@ export interface EventStore {
   saveSubscription(sub: Subscription): Promise<void>;
   /** Deletes a subscription; its pending deliveries become dead letters. False if there was none. */
   deleteSubscription(id: string): Promise<boolean>;
-  getSubscription(id: string): Subscription | undefined;
-  listSubscriptions(): Subscription[];
+  getSubscription(id: string): Promise<Subscription | undefined>;
+  listSubscriptions(): Promise<Subscription[]>;
 
   /** Every lane with deliveries still to attempt. */
-  lanes(): Lane[];
+  lanes(): Promise<Lane[]>;
   /**
    * A lane's deliveries whose next attempt is due, oldest first, skipping the ids in `exclude`. With
    * ordering, only the first unsettled delivery of each partition key is due.
    */
-  dueInLane(lane: Lane, now: Date, limit: number, exclude: ReadonlySet<string>): DueDelivery[];
+  dueInLane(lane: Lane, now: Date, limit: number, exclude: ReadonlySet<string>): Promise<DueDelivery[]>;
   /**
    * The same, continuing after `after`, a cursor from an earlier page (null: from the start), so a
    * lane working through a backlog reads each row once. A delivery that comes due behind the
@@ -388,11 +391,11 @@ export interface EventStore {
     limit: number,
     exclude: ReadonlySet<string>,
     after: string | null,
-  ): DuePage;
+  ): Promise<DuePage>;
   /** The channels in which the subscription has deliveries still to attempt. */
-  channelsWithWork(subscriptionId: string): string[];
+  channelsWithWork(subscriptionId: string): Promise<string[]>;
   /** The earliest time after `now` that a delivery of the lane is due, if any. */
-  nextDueInLane(lane: Lane, now: Date): Date | null;
+  nextDueInLane(lane: Lane, now: Date): Promise<Date | null>;
   /**
    * Records an attempt and moves the delivery to its next state. Resolves once durable; attempt
    * records are group-committed like ingest, since one fsync per attempt would cap throughput.
@@ -400,24 +403,24 @@ export interface EventStore {
   recordAttempt(deliveryId: string, result: AttemptResult): Promise<void>;
 
   /** Whether an event with this source and id is stored. */
-  hasEvent(source: string, id: string): boolean;
+  hasEvent(source: string, id: string): Promise<boolean>;
   lookupEvent(
     source: string,
     id: string,
-  ): { event: StoredEvent; deliveries: (Delivery & { attemptLog: Attempt[] })[] } | undefined;
+  ): Promise<{ event: StoredEvent; deliveries: (Delivery & { attemptLog: Attempt[] })[] } | undefined>;
   listDeliveries(
     subscriptionId: string,
     status: DeliveryStatus | undefined,
     limit: number,
     after: string | undefined,
-  ): Page<Delivery>;
+  ): Promise<Page<Delivery>>;
   listDeadLetters(
     subscriptionId: string | undefined,
     limit: number,
     after: string | undefined,
-  ): Page<Delivery>;
+  ): Promise<Page<Delivery>>;
   /** The identity and type of events by sequence number, for listings that show deliveries. */
-  eventSummaries(seqs: number[]): Map<number, { source: string; id: string; type: string }>;
+  eventSummaries(seqs: number[]): Promise<Map<number, { source: string; id: string; type: string }>>;
   /** Moves dead deliveries back to pending, due now; returns the ones moved. */
   redrive(selector: { ids: string[] } | { subscriptionId: string }): Promise<Delivery[]>;
   /** Gives up on dead deliveries for good (they stop blocking their partition key); returns them. */
@@ -432,24 +435,29 @@ export interface EventStore {
    * Archived events received in [from, to), in order of receipt (then sequence number), after the
    * event `afterSeq` (0: from the start).
    */
-  archived(from: Date, to: Date, afterSeq: number, limit: number): (StoredEvent & { channel: string })[];
+  archived(
+    from: Date,
+    to: Date,
+    afterSeq: number,
+    limit: number,
+  ): Promise<(StoredEvent & { channel: string })[]>;
   /** The latest `limit` stored events of a type, newest first. */
-  recentEvents(type: string, limit: number): StoredEvent[];
+  recentEvents(type: string, limit: number): Promise<StoredEvent[]>;
   /** How many archived events were received in [from, to). */
-  countArchived(from: Date, to: Date): number;
+  countArchived(from: Date, to: Date): Promise<number>;
   /** The deliveries a replay made, counted by status. */
-  replayDeliveryCounts(replayId: string): Partial<Record<DeliveryStatus, number>>;
+  replayDeliveryCounts(replayId: string): Promise<Partial<Record<DeliveryStatus, number>>>;
   /** A subscription's deliveries counted by status. */
-  deliveryCounts(subscriptionId: string): Partial<Record<DeliveryStatus, number>>;
+  deliveryCounts(subscriptionId: string): Promise<Partial<Record<DeliveryStatus, number>>>;
   /** The webhook-id of the event's original (not replayed) delivery to the subscription, if any. */
-  webhookIdOf(eventSeq: number, subscriptionId: string): string | undefined;
+  webhookIdOf(eventSeq: number, subscriptionId: string): Promise<string | undefined>;
   /** Saves a replay's progress together with the deliveries of its latest page, in one transaction. */
   saveReplay(replay: Replay, deliveries: ReplayDelivery[]): Promise<void>;
-  getReplay(id: string): Replay | undefined;
+  getReplay(id: string): Promise<Replay | undefined>;
   /** The newest replays first. */
-  listReplays(limit: number): Replay[];
+  listReplays(limit: number): Promise<Replay[]>;
   /** Every replay still running: what a start resumes. */
-  runningReplays(): Replay[];
+  runningReplays(): Promise<Replay[]>;
 
   /**
    * Registers a schema as the type's next version and saves the type's settings with it, recording
@@ -467,15 +475,15 @@ export interface EventStore {
   ): Promise<SchemaVersion | null>;
   /** Saves a type's settings and records what changed. */
   saveEventType(settings: EventType, actor: string, change: Record<string, unknown>): Promise<void>;
-  getEventType(type: string): EventType | undefined;
+  getEventType(type: string): Promise<EventType | undefined>;
   /** Every type with settings, by name. */
-  listEventTypes(): EventType[];
+  listEventTypes(): Promise<EventType[]>;
   /** A type's versions, oldest first. */
-  schemaVersions(type: string): SchemaVersion[];
+  schemaVersions(type: string): Promise<SchemaVersion[]>;
   /** One version of a type, or its latest when `version` is omitted. */
-  getSchemaVersion(type: string, version?: number): SchemaVersion | undefined;
+  getSchemaVersion(type: string, version?: number): Promise<SchemaVersion | undefined>;
   /** A type's contract changes, oldest first. */
-  contractChanges(type: string): ContractChange[];
+  contractChanges(type: string): Promise<ContractChange[]>;
   /** Sets a version's deprecation and sunset, recording the change. False when there is no such version. */
   setSchemaLifecycle(
     type: string,
@@ -495,9 +503,15 @@ export interface EventStore {
     change: Record<string, unknown>,
   ): Promise<boolean>;
   /** A type's converters, by `from` then `to`. */
-  converters(type: string): SchemaConverter[];
+  converters(type: string): Promise<SchemaConverter[]>;
 
-  /** Cheap check that the store answers, for `/readyz`. */
-  ping(): boolean;
+  /** Cheap check that the store answers, for `/readyz` and before the dispatcher reads. */
+  ping(): Promise<boolean>;
+  /**
+   * Calls `listener` when another process changes a subscription or a contract, so that what this
+   * process holds in memory can be read again. A store only one process uses never calls it: the
+   * hub applies its own changes as it makes them. Returns a function that stops the calls.
+   */
+  watch(listener: (change: StoreChange) => void): () => void;
   close(): Promise<void>;
 }

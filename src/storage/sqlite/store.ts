@@ -299,35 +299,40 @@ export class SqliteStore implements EventStore {
     return (await this.writer.run({ kind: 'deleteSubscription', id, now: Date.now() })) as boolean;
   }
 
-  getSubscription(id: string): Subscription | undefined {
+  async getSubscription(id: string): Promise<Subscription | undefined> {
     const row = this.stmt.getSubscription.get(id) as { body: string } | undefined;
     return row ? (JSON.parse(row.body) as Subscription) : undefined;
   }
 
-  listSubscriptions(): Subscription[] {
+  async listSubscriptions(): Promise<Subscription[]> {
     return (this.stmt.listSubscriptions.all() as { body: string }[]).map(
       (r) => JSON.parse(r.body) as Subscription,
     );
   }
 
-  lanes(): { subscriptionId: string; channel: string }[] {
+  async lanes(): Promise<{ subscriptionId: string; channel: string }[]> {
     return (this.stmt.lanes.all() as { subscription_id: string; channel: string }[]).map((r) => ({
       subscriptionId: r.subscription_id,
       channel: r.channel,
     }));
   }
 
-  dueInLane(lane: Lane, now: Date, limit: number, exclude: ReadonlySet<string>): DueDelivery[] {
-    return this.dueInLanePage(lane, now, limit, exclude, null).items;
+  async dueInLane(
+    lane: Lane,
+    now: Date,
+    limit: number,
+    exclude: ReadonlySet<string>,
+  ): Promise<DueDelivery[]> {
+    return (await this.dueInLanePage(lane, now, limit, exclude, null)).items;
   }
 
-  dueInLanePage(
+  async dueInLanePage(
     lane: Lane,
     now: Date,
     limit: number,
     exclude: ReadonlySet<string>,
     after: string | null,
-  ): DuePage {
+  ): Promise<DuePage> {
     const [at, row] = after ? after.split(':').map(Number) : [-1, 0];
     // Delivery rows first, without bodies: the excluded ones (in flight) cost no event read. Then
     // each event once, shared by all of its deliveries in this page. Iterated, so reading stops at
@@ -386,7 +391,7 @@ export class SqliteStore implements EventStore {
     return { items, cursor, exhausted };
   }
 
-  channelsWithWork(subscriptionId: string): string[] {
+  async channelsWithWork(subscriptionId: string): Promise<string[]> {
     const out: string[] = [];
     let after = '';
     for (;;) {
@@ -397,7 +402,7 @@ export class SqliteStore implements EventStore {
     }
   }
 
-  nextDueInLane(lane: { subscriptionId: string; channel: string }, now: Date): Date | null {
+  async nextDueInLane(lane: { subscriptionId: string; channel: string }, now: Date): Promise<Date | null> {
     const row = this.stmt.nextDueInLane.get(lane.subscriptionId, lane.channel, now.getTime()) as {
       t: number | null;
     };
@@ -429,11 +434,11 @@ export class SqliteStore implements EventStore {
     });
   }
 
-  hasEvent(source: string, id: string): boolean {
+  async hasEvent(source: string, id: string): Promise<boolean> {
     return this.stmt.hasEvent.get(source, id) !== undefined;
   }
 
-  lookupEvent(source: string, id: string) {
+  async lookupEvent(source: string, id: string) {
     const row = this.stmt.eventByKey.get(source, id) as EventRow | undefined;
     if (!row) return undefined;
     const deliveries = (this.stmt.deliveriesOfEvent.all(row.seq) as DeliveryRow[]).map((d) => ({
@@ -443,12 +448,12 @@ export class SqliteStore implements EventStore {
     return { event: toStoredEvent(row), deliveries };
   }
 
-  listDeliveries(
+  async listDeliveries(
     subscriptionId: string,
     status: DeliveryStatus | undefined,
     limit: number,
     after: string | undefined,
-  ): Page<Delivery> {
+  ): Promise<Page<Delivery>> {
     const rows = this.db
       .prepare(
         `SELECT * FROM deliveries WHERE subscription_id = ? AND id > ? ${status ? 'AND status = ?' : ''}
@@ -460,11 +465,11 @@ export class SqliteStore implements EventStore {
     return page(rows, limit);
   }
 
-  listDeadLetters(
+  async listDeadLetters(
     subscriptionId: string | undefined,
     limit: number,
     after: string | undefined,
-  ): Page<Delivery> {
+  ): Promise<Page<Delivery>> {
     const rows = this.db
       .prepare(
         `SELECT * FROM deliveries WHERE status = 'dead' AND id > ? ${subscriptionId ? 'AND subscription_id = ?' : ''}
@@ -497,7 +502,12 @@ export class SqliteStore implements EventStore {
     return this.writer.pending;
   }
 
-  archived(from: Date, to: Date, afterSeq: number, limit: number): (StoredEvent & { channel: string })[] {
+  async archived(
+    from: Date,
+    to: Date,
+    afterSeq: number,
+    limit: number,
+  ): Promise<(StoredEvent & { channel: string })[]> {
     let cursor: [number, number] = [from.getTime(), 0];
     if (afterSeq > 0) {
       const row = this.stmt.receivedAtOf.get(afterSeq) as { received_at: number } | undefined;
@@ -511,25 +521,25 @@ export class SqliteStore implements EventStore {
     return rows.map((r) => ({ ...toStoredEvent(r), channel: r.channel }));
   }
 
-  recentEvents(type: string, limit: number): StoredEvent[] {
+  async recentEvents(type: string, limit: number): Promise<StoredEvent[]> {
     return (this.stmt.recentOfType.all(type, limit) as EventRow[]).map(toStoredEvent);
   }
 
-  countArchived(from: Date, to: Date): number {
+  async countArchived(from: Date, to: Date): Promise<number> {
     return (this.stmt.countArchived.get(from.getTime(), to.getTime()) as { n: number }).n;
   }
 
-  replayDeliveryCounts(replayId: string): Partial<Record<DeliveryStatus, number>> {
+  async replayDeliveryCounts(replayId: string): Promise<Partial<Record<DeliveryStatus, number>>> {
     return counts(this.stmt.replayCounts.all(replayId) as { status: DeliveryStatus; n: number }[]);
   }
 
-  deliveryCounts(subscriptionId: string): Partial<Record<DeliveryStatus, number>> {
+  async deliveryCounts(subscriptionId: string): Promise<Partial<Record<DeliveryStatus, number>>> {
     return counts(
       this.stmt.subscriptionCounts.all(subscriptionId) as { status: DeliveryStatus; n: number }[],
     );
   }
 
-  webhookIdOf(eventSeq: number, subscriptionId: string): string | undefined {
+  async webhookIdOf(eventSeq: number, subscriptionId: string): Promise<string | undefined> {
     const row = this.stmt.webhookIdOf.get(eventSeq, subscriptionId) as { webhook_id: string } | undefined;
     return row?.webhook_id;
   }
@@ -546,20 +556,20 @@ export class SqliteStore implements EventStore {
     });
   }
 
-  getReplay(id: string): Replay | undefined {
+  async getReplay(id: string): Promise<Replay | undefined> {
     const row = this.stmt.getReplay.get(id) as { body: string } | undefined;
     return row ? (JSON.parse(row.body) as Replay) : undefined;
   }
 
-  runningReplays(): Replay[] {
+  async runningReplays(): Promise<Replay[]> {
     return (this.stmt.runningReplays.all() as { body: string }[]).map((r) => JSON.parse(r.body) as Replay);
   }
 
-  listReplays(limit: number): Replay[] {
+  async listReplays(limit: number): Promise<Replay[]> {
     return (this.stmt.listReplays.all(limit) as { body: string }[]).map((r) => JSON.parse(r.body) as Replay);
   }
 
-  eventSummaries(seqs: number[]): Map<number, { source: string; id: string; type: string }> {
+  async eventSummaries(seqs: number[]): Promise<Map<number, { source: string; id: string; type: string }>> {
     const out = new Map<number, { source: string; id: string; type: string }>();
     for (const seq of new Set(seqs)) {
       const r = this.stmt.eventBySeq.get(seq) as
@@ -613,27 +623,27 @@ export class SqliteStore implements EventStore {
     });
   }
 
-  getEventType(type: string): EventType | undefined {
+  async getEventType(type: string): Promise<EventType | undefined> {
     const row = this.stmt.getEventType.get(type) as { body: string } | undefined;
     return row ? (JSON.parse(row.body) as EventType) : undefined;
   }
 
-  listEventTypes(): EventType[] {
+  async listEventTypes(): Promise<EventType[]> {
     return (this.stmt.listEventTypes.all() as { body: string }[]).map((r) => JSON.parse(r.body) as EventType);
   }
 
-  schemaVersions(type: string): SchemaVersion[] {
+  async schemaVersions(type: string): Promise<SchemaVersion[]> {
     return (this.stmt.schemaVersions.all(type) as SchemaVersionRow[]).map(toSchemaVersion);
   }
 
-  getSchemaVersion(type: string, version?: number): SchemaVersion | undefined {
+  async getSchemaVersion(type: string, version?: number): Promise<SchemaVersion | undefined> {
     const row = (
       version === undefined ? this.stmt.latestSchema.get(type) : this.stmt.schemaVersion.get(type, version)
     ) as SchemaVersionRow | undefined;
     return row ? toSchemaVersion(row) : undefined;
   }
 
-  contractChanges(type: string): ContractChange[] {
+  async contractChanges(type: string): Promise<ContractChange[]> {
     return (
       this.stmt.contractChanges.all(type) as {
         id: number;
@@ -705,7 +715,7 @@ export class SqliteStore implements EventStore {
     })) as boolean;
   }
 
-  converters(type: string): SchemaConverter[] {
+  async converters(type: string): Promise<SchemaConverter[]> {
     return (
       this.stmt.converters.all(type) as {
         type: string;
@@ -725,13 +735,18 @@ export class SqliteStore implements EventStore {
     }));
   }
 
-  ping(): boolean {
+  async ping(): Promise<boolean> {
     if (!this.writer.healthy) return false;
     try {
       return (this.stmt.ping.get() as { ok: number }).ok === 1;
     } catch {
       return false;
     }
+  }
+
+  /** One process uses the file: the hub applies its own changes, and nobody else makes any. */
+  watch(): () => void {
+    return () => {};
   }
 
   async close(): Promise<void> {
