@@ -1650,11 +1650,19 @@ function storePortSuite(backend: Backend): void {
           channel: 'default',
         },
       ]);
-      expect(await store.webhookIdOf(e1, 'sub_a')).toBe((await deliveryOf('e1')).webhookId);
-      expect(await store.webhookIdOf(e1, 'sub_b')).toBe((await deliveryOf('e1', 'sub_b')).webhookId);
-      expect(await store.webhookIdOf(await seqOf('e2'), 'sub_a')).toBe((await deliveryOf('e2')).webhookId);
-      expect(await store.webhookIdOf(e1, 'sub_none')).toBeUndefined();
-      expect(await store.webhookIdOf(999_999, 'sub_a')).toBeUndefined();
+      const e2 = await seqOf('e2');
+      const ofA = await store.webhookIdsOf([e1, e2, 999_999], 'sub_a');
+      expect(ofA).toEqual(
+        new Map([
+          [e1, (await deliveryOf('e1')).webhookId],
+          [e2, (await deliveryOf('e2')).webhookId],
+        ]),
+      );
+      expect(await store.webhookIdsOf([e1], 'sub_b')).toEqual(
+        new Map([[e1, (await deliveryOf('e1', 'sub_b')).webhookId]]),
+      );
+      expect(await store.webhookIdsOf([e1], 'sub_none')).toEqual(new Map());
+      expect(await store.webhookIdsOf([], 'sub_a')).toEqual(new Map());
     });
 
     it('keeps a webhook-id across retries, redrives and a replay that reuses it', async () => {
@@ -1665,7 +1673,7 @@ function storePortSuite(backend: Backend): void {
       await store.redrive({ ids: [made.e1!] });
       expect((await deliveryOf('e1')).webhookId).toBe(webhookId);
       const seq = await seqOf('e1');
-      const reused = (await store.webhookIdOf(seq, 'sub_a'))!;
+      const reused = (await store.webhookIdsOf([seq], 'sub_a')).get(seq)!;
       await store.saveReplay(replay('rpl_1'), [
         {
           id: 'dlv_replay_e1',
@@ -1908,8 +1916,9 @@ function storePortSuite(backend: Backend): void {
   });
 
   describe('health and lifecycle', () => {
-    it('answers ping', async () => {
+    it('answers ping, and says it is healthy', async () => {
       expect(await store.ping()).toBe(true);
+      expect(store.healthy()).toBe(true);
     });
 
     it('returns from watch a function that stops the calls', async () => {
