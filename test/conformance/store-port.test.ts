@@ -57,20 +57,15 @@ interface OpenedStore {
   close(): Promise<void>;
 }
 
-/** Behaviours a backend is known to get wrong: their tests are expected to fail there. */
-type KnownBug = 'duplicate-ids-returned-twice';
-
 interface Backend {
   name: string;
   open(): Promise<OpenedStore>;
   /** Why the backend cannot run here, when it cannot. */
   unavailable?: string;
-  knownBugs?: ReadonlySet<KnownBug>;
 }
 
 const sqlite: Backend = {
   name: 'SQLite',
-  knownBugs: new Set(['duplicate-ids-returned-twice']),
   async open() {
     const dir = mkdtempSync(join(tmpdir(), 'junction-port-'));
     const stores = [await openSqliteStore(dir)];
@@ -273,7 +268,6 @@ function storePortSuite(backend: Backend): void {
   let b: Subscription;
   const laneA: Lane = { subscriptionId: 'sub_a', channel: 'default' };
   /** A test of behaviour the backend is known to get wrong is expected to fail there. */
-  const unlessBug = (bug: KnownBug) => (backend.knownBugs?.has(bug) ? it.fails : it);
 
   beforeEach(async () => {
     opened = await backend.open();
@@ -1375,13 +1369,13 @@ function storePortSuite(backend: Backend): void {
     // The store reads every id before moving any, so an id given twice is moved (and returned)
     // twice. The HTTP route counts distinct ids, which hides it there; the port says it returns
     // "the ones moved".
-    unlessBug('duplicate-ids-returned-twice')('redrive returns a dead letter given twice once', async () => {
+    it('redrive returns a dead letter given twice once', async () => {
       const made = byEvent(await put(['e1']));
       await store.recordAttempt(made.e1!, dead());
       expect((await store.redrive({ ids: [made.e1!, made.e1!] })).map((d) => d.id)).toEqual([made.e1]);
     });
 
-    unlessBug('duplicate-ids-returned-twice')('discard returns a dead letter given twice once', async () => {
+    it('discard returns a dead letter given twice once', async () => {
       const made = byEvent(await put(['e1']));
       await store.recordAttempt(made.e1!, dead());
       expect((await store.discard({ ids: [made.e1!, made.e1!] })).map((d) => d.id)).toEqual([made.e1]);

@@ -483,13 +483,21 @@ export class SqliteStore implements EventStore {
 
   async redrive(selector: { ids: string[] } | { subscriptionId: string }): Promise<Delivery[]> {
     this.guard();
-    const ids = (await this.writer.run({ kind: 'redrive', ...selector, now: Date.now() })) as string[];
+    const ids = (await this.writer.run({
+      kind: 'redrive',
+      ...unique(selector),
+      now: Date.now(),
+    })) as string[];
     return ids.map((id) => toDelivery(this.stmt.deliveryById.get(id) as DeliveryRow));
   }
 
   async discard(selector: { ids: string[] } | { subscriptionId: string }): Promise<Delivery[]> {
     this.guard();
-    const ids = (await this.writer.run({ kind: 'discard', ...selector, now: Date.now() })) as string[];
+    const ids = (await this.writer.run({
+      kind: 'discard',
+      ...unique(selector),
+      now: Date.now(),
+    })) as string[];
     return ids.map((id) => toDelivery(this.stmt.deliveryById.get(id) as DeliveryRow));
   }
 
@@ -765,6 +773,11 @@ export class SqliteStore implements EventStore {
     await this.writer.close();
     this.db.close();
   }
+}
+
+/** A selector naming each delivery once: a repeated id would be moved, and returned, twice. */
+function unique(selector: { ids: string[] } | { subscriptionId: string }) {
+  return 'ids' in selector ? { ids: [...new Set(selector.ids)] } : selector;
 }
 
 interface SchemaVersionRow {
