@@ -35,8 +35,35 @@ export function redact(url: string): string {
   }
 }
 
+export interface ClientOptions {
+  max?: number;
+  application?: string;
+  /** Sets `search_path` on every session, so queries name tables unqualified. */
+  schema?: string;
+  /** Session settings sent at connect time (custom ones need a dotted name, `junction.owner`). */
+  settings?: Record<string, string>;
+  /** Seconds to wait for a session to open. */
+  connectTimeout?: number;
+  /** Parses `bigint` (epoch milliseconds, sequence numbers, counts) as a JavaScript number. */
+  bigintAsNumber?: boolean;
+  /** Keeps a session open however long it lives, for a session that LISTENs. */
+  keepOpen?: boolean;
+  /** Called for NOTIFY messages that arrive on any of the client's sessions. */
+  onnotify?: (channel: string, payload: string) => void;
+  /** Called when one of the client's sessions closes, for whatever reason. */
+  onclose?: () => void;
+}
+
+/**
+ * `bigint` as a number: the store's bigints are epoch milliseconds and sequence numbers, far below
+ * 2^53, and the driver would otherwise hand them over as strings.
+ */
+const BIGINT_AS_NUMBER = {
+  int8: { to: 20, from: [20], serialize: (x: number) => String(x), parse: (x: string) => Number(x) },
+};
+
 /** Opens a client (no connection is made until the first query). */
-export function openClient(url: string, options: { max?: number; application?: string } = {}): postgres.Sql {
+export function openClient(url: string, options: ClientOptions = {}): postgres.Sql {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -53,14 +80,24 @@ export function openClient(url: string, options: { max?: number; application?: s
       `Invalid PostgreSQL address "${redact(url)}": it must start with postgres:// or postgresql://.`,
     );
   }
-  return postgres(url, {
+  const sql = postgres(url, {
     max: options.max ?? 10,
     // Seconds. A down server answers at once with ECONNREFUSED; this bounds a black-holed one.
-    connect_timeout: 10,
+    connect_timeout: options.connectTimeout ?? 10,
     // `CREATE … IF NOT EXISTS` raises notices on every run after the first; they are not news.
     onnotice: () => {},
-    connection: { application_name: options.application ?? 'junction' },
+    connection: {
+      application_name: options.application ?? 'junction',
+      ...(options.schema ? { search_path: options.schema } : {}),
+      ...options.settings,
+    },
+    ...(options.bigintAsNumber ? { types: BIGINT_AS_NUMBER } : {}),
+    ...(options.keepOpen ? { max_lifetime: null } : {}),
+    ...(options.onnotify ? { onnotify: options.onnotify } : {}),
+    ...(options.onclose ? { onclose: options.onclose } : {}),
   });
+  // The custom type only changes how bigints are parsed; the tagged-template API is the same.
+  return sql as unknown as postgres.Sql;
 }
 
 /** Errors the driver or the socket raise when no session could be opened at all. */
@@ -78,8 +115,16 @@ const CONNECTION_CODES = new Set([
   '28000', // invalid_authorization_specification (no pg_hba.conf entry, unknown role)
   '28P01', // invalid_password
   '3D000', // invalid_catalog_name: the database does not exist
+  '57P01', // admin_shutdown: the session was terminated (server stopping, pg_terminate_backend)
+  '57P02', // crash_shutdown
   '57P03', // cannot_connect_now: starting up or shutting down
   '53300', // too_many_connections
+  '08000', // connection_exception, and the class's codes below
+  '08001',
+  '08003',
+  '08004',
+  '08006',
+  'EPIPE',
 ]);
 
 /**

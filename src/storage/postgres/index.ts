@@ -1,4 +1,4 @@
-/** The PostgreSQL backend's public surface: so far its schema and migrations. */
+/** The PostgreSQL backend's public surface: the store, its schema and migrations. */
 export { checkSchemaName, DEFAULT_SCHEMA, redact } from './connection.js';
 export {
   MigrationFailedError,
@@ -14,3 +14,4 @@ export {
   pendingMigrations,
 } from './migrate.js';
 export type { Migration } from './migrations.js';
+export { openPostgresStore, PostgresStore, type PostgresStoreOptions } from './store.js';

@@ -1,0 +1,152 @@
+/**
+ * Ingest: a call's events and their deliveries in one statement (one round trip, one transaction,
+ * whatever the number of events), as arrays unnested on the server.
+ */
+import type postgres from 'postgres';
+import { type CloudEvent, eventJson } from '../../core/event.js';
+import { newId } from '../../core/ids.js';
+import type { AppendResult, DueDelivery, EventContract, Routed, Subscription } from '../ports.js';
+import type { Leaser } from './due.js';
+import { iso, pgArray } from './rows.js';
+
+interface NewDelivery {
+  id: string;
+  webhookId: string;
+  subscriptionId: string;
+  orderKey: string | null;
+  settled?: { status: 'blocked' | 'shadow'; reason: string };
+}
+
+/** The partition key a delivery is ordered by: only for ordered subscriptions and keyed events. */
+function orderKeyOf(sub: Subscription, event: CloudEvent): string | null {
+  if (sub.delivery.ordering !== 'partition') return null;
+  return typeof event.partitionkey === 'string' ? event.partitionkey : null;
+}
+
+function deliveriesOf(event: CloudEvent, routed: Routed, now: number): NewDelivery[] {
+  return [
+    ...routed.subscriptions.map((sub) => ({
+      id: newId('dlv', now),
+      webhookId: newId('msg', now),
+      subscriptionId: sub.id,
+      orderKey: orderKeyOf(sub, event),
+    })),
+    ...(routed.settled ?? []).map((s) => ({
+      id: newId('dlv', now),
+      webhookId: newId('msg', now),
+      subscriptionId: s.subscription.id,
+      orderKey: null,
+      settled: { status: s.status, reason: s.reason },
+    })),
+  ];
+}
+
+const keyOf = (source: string, id: string) => JSON.stringify([source, id]);
+
+/**
+ * Appends the events, in the order given (their sequence numbers follow it), skipping those whose
+ * `(source, id)` is stored already or was committed meanwhile by another process. The pending
+ * deliveries are leased to this process: it sends them itself, from the result, and no other
+ * process may take them unless it dies.
+ */
+export async function appendEvents(
+  sql: postgres.Sql,
+  who: Leaser,
+  events: CloudEvent[],
+  route: (event: CloudEvent) => Routed,
+  contracts: (EventContract | null)[] | undefined,
+): Promise<{ results: AppendResult[]; deliveries: DueDelivery[] }> {
+  const now = Date.now();
+  // A repeat within the call is a duplicate of its first occurrence whatever the table holds, so
+  // only first occurrences are sent: the statement then meets each key once.
+  const first = new Map<string, number>();
+  events.forEach((e, i) => {
+    const key = keyOf(e.source, e.id);
+    if (!first.has(key)) first.set(key, i);
+  });
+  const sent = [...first.values()];
+  const slot = new Map(sent.map((i, k) => [i, k]));
+  // Every event is routed, repeats included, as the embedded store does: routing may count.
+  const allRouted = events.map((e) => route(e));
+  const routed = sent.map((i) => allRouted[i]!);
+  const planned = sent.map((i, k) => deliveriesOf(events[i]!, routed[k]!, now));
+  const d = planned.flatMap((list, k) => list.map((dl) => ({ ...dl, ord: k + 1 })));
+  const rows = await sql<{ seq: number; source: string; id: string }[]>`
+    WITH input AS (
+      SELECT * FROM unnest(
+        ${pgArray(sent.map((i) => events[i]!.source))}::text[], ${pgArray(sent.map((i) => events[i]!.id))}::text[],
+        ${pgArray(sent.map((i) => events[i]!.type))}::text[], ${pgArray(routed.map((r) => r.channel))}::text[],
+        ${pgArray(sent.map((i) => eventJson(events[i]!)))}::text[],
+        ${pgArray(sent.map((i) => contractText(contracts?.[i])))}::text[]
+      ) WITH ORDINALITY AS i (source, id, type, channel, body, contract, ord)
+    ),
+    ins AS (
+      INSERT INTO events (source, id, type, channel, body, received_at, contract)
+      SELECT source, id, type, channel, body::json, ${now}, contract::jsonb FROM input ORDER BY ord
+      ON CONFLICT (source, id) DO NOTHING
+      RETURNING seq, source, id
+    ),
+    dl AS (
+      INSERT INTO deliveries (id, subscription_id, event_seq, channel, order_key, webhook_id, status, last_error,
+        budget_since, next_attempt_at, leased_by, leased_until, created_at, updated_at)
+      SELECT x.id, x.sub, ins.seq, i.channel, x.key, x.webhook, x.status, x.reason, ${now},
+        CASE WHEN x.status = 'pending' THEN ${now}::bigint END,
+        CASE WHEN x.status = 'pending' THEN ${who.owner} END,
+        CASE WHEN x.status = 'pending' THEN ${now + who.leaseMs}::bigint END,
+        ${now}, ${now}
+      FROM unnest(
+        ${pgArray(d.map((x) => x.id))}::text[], ${pgArray(d.map((x) => x.ord))}::bigint[],
+        ${pgArray(d.map((x) => x.subscriptionId))}::text[], ${pgArray(d.map((x) => x.orderKey))}::text[],
+        ${pgArray(d.map((x) => x.webhookId))}::text[], ${pgArray(d.map((x) => x.settled?.status ?? 'pending'))}::text[],
+        ${pgArray(d.map((x) => x.settled?.reason ?? null))}::text[]
+      ) AS x (id, ord, sub, key, webhook, status, reason)
+      JOIN input i ON i.ord = x.ord
+      JOIN ins ON ins.source = i.source AND ins.id = i.id
+      ORDER BY x.ord
+    )
+    SELECT seq, source, id FROM ins`;
+  const seqs = new Map(rows.map((r) => [keyOf(r.source, r.id), r.seq]));
+  const results: AppendResult[] = [];
+  const deliveries: DueDelivery[] = [];
+  events.forEach((event, i) => {
+    const key = keyOf(event.source, event.id);
+    const seq = first.get(key) === i ? seqs.get(key) : undefined;
+    if (seq === undefined) {
+      results.push({ source: event.source, id: event.id, status: 'duplicate' });
+      return;
+    }
+    results.push({ source: event.source, id: event.id, status: 'accepted' });
+    const k = slot.get(i)!;
+    const stored = { seq, event, receivedAt: iso(now), contract: contracts?.[i] ?? null };
+    for (const dl of planned[k]!) {
+      if (dl.settled) continue;
+      deliveries.push({
+        delivery: {
+          id: dl.id,
+          subscriptionId: dl.subscriptionId,
+          eventSeq: seq,
+          channel: routed[k]!.channel,
+          orderKey: dl.orderKey,
+          replayId: null,
+          batchId: null,
+          webhookId: dl.webhookId,
+          conversion: null,
+          status: 'pending',
+          attempts: 0,
+          budgetAttempts: 0,
+          budgetSince: iso(now),
+          nextAttemptAt: iso(now),
+          lastError: null,
+          createdAt: iso(now),
+          updatedAt: iso(now),
+        },
+        event: stored,
+      });
+    }
+  });
+  return { results, deliveries };
+}
+
+function contractText(contract: EventContract | null | undefined): string | null {
+  return contract == null ? null : JSON.stringify(contract);
+}

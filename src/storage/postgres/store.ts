@@ -1,0 +1,627 @@
+/**
+ * The EventStore port on PostgreSQL, for several hub processes sharing one schema. Each method
+ * means what it means in the embedded store (`../sqlite/store.ts`, the reference); what sharing
+ * adds is leases on due deliveries (`due.ts`), appends that meet on the `(source, id)` key
+ * (`append.ts`), change notifications (`watch.ts`), and a store that answers `UnavailableError`
+ * while PostgreSQL is away and carries on when it is back (the driver opens new sessions as
+ * needed).
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type postgres from 'postgres';
+import { UnavailableError } from '../../core/errors.js';
+import type { CloudEvent } from '../../core/event.js';
+import {
+  type AppendResult,
+  type AttemptResult,
+  type ContractChange,
+  type Delivery,
+  type DeliveryStatus,
+  type DueDelivery,
+  type DuePage,
+  type EventContract,
+  type EventStore,
+  type EventType,
+  type Lane,
+  MAX_REDRIVE_PER_CALL,
+  type Page,
+  type Replay,
+  type ReplayDelivery,
+  type Routed,
+  type SchemaConverter,
+  type SchemaVersion,
+  type StoreChange,
+  type StoredEvent,
+  type Subscription,
+} from '../ports.js';
+import { appendEvents } from './append.js';
+import { AttemptCommitter, attemptOp } from './attempts.js';
+import { checkSchemaName, connectionError, DEFAULT_SCHEMA, openClient } from './connection.js';
+import * as due from './due.js';
+import { assertMigrated } from './migrate.js';
+import * as registry from './registry.js';
+import {
+  type AttemptRow,
+  counts,
+  type DeliveryRow,
+  type EventRow,
+  page,
+  pgArray,
+  toAttempt,
+  toDelivery,
+  toStoredEvent,
+} from './rows.js';
+import { ChangeFeed } from './watch.js';
+
+export interface PostgresStoreOptions {
+  /** `postgres://user:password@host:5432/db`. */
+  url: string;
+  /** The schema holding Junction's tables, migrated beforehand (default `junction`). */
+  schema?: string;
+  /** This process's id, on its leases and its change notifications (default: host, pid, random). */
+  owner?: string;
+  /** How long a read due delivery stays this process's own, in ms (default 60 000). */
+  leaseMs?: number;
+  /** Sessions in the pool (default 10). */
+  max?: number;
+}
+
+/** Every default, in one place. */
+const DEFAULTS = { schema: DEFAULT_SCHEMA, leaseMs: 60_000, max: 10 };
+/** Seconds to wait for a session: long enough for a busy server, short enough that nothing hangs. */
+const CONNECT_TIMEOUT_S = 5;
+/** How long `ping()` waits before it says no. */
+const PING_TIMEOUT_MS = 1_000;
+/** How long closing waits for calls under way. */
+const CLOSE_GRACE_MS = 5_000;
+/** Times an append is tried again after PostgreSQL broke a deadlock by aborting it. */
+const DEADLOCK_RETRIES = 3;
+
+interface Resolved {
+  url: string;
+  schema: string;
+  owner: string;
+  leaseMs: number;
+  max: number;
+}
+
+function resolveOptions(options: PostgresStoreOptions): Resolved {
+  const leaseMs = options.leaseMs ?? DEFAULTS.leaseMs;
+  if (!Number.isFinite(leaseMs) || leaseMs <= 0)
+    throw new RangeError(`leaseMs must be positive, got ${leaseMs}`);
+  return {
+    url: options.url,
+    schema: checkSchemaName(options.schema ?? DEFAULTS.schema),
+    owner: options.owner ?? `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`,
+    leaseMs,
+    max: options.max ?? DEFAULTS.max,
+  };
+}
+
+/**
+ * Opens the store on a migrated schema: throws `MigrationsPendingError` when it is not, and
+ * `StoreUnavailableError` when PostgreSQL cannot be reached.
+ *
+ * @example
+ * const store = await openPostgresStore({ url: 'postgres://127.0.0.1/junction', leaseMs: 30_000 });
+ */
+export async function openPostgresStore(options: PostgresStoreOptions): Promise<PostgresStore> {
+  const resolved = resolveOptions(options);
+  await assertMigrated(resolved.url, { schema: resolved.schema });
+  const sql = openClient(resolved.url, {
+    max: resolved.max,
+    // The owner in the session's name shows an operator (pg_stat_activity) which process is which.
+    application: `junction:${resolved.owner}`.slice(0, 63),
+    schema: resolved.schema,
+    settings: { 'junction.owner': resolved.owner },
+    connectTimeout: CONNECT_TIMEOUT_S,
+    bigintAsNumber: true,
+  });
+  return new PostgresStore(sql, resolved);
+}
+
+export class PostgresStore implements EventStore {
+  /** This process's id: the holder of its leases, the author of its changes. */
+  readonly owner: string;
+  private closed = false;
+  private appending = 0;
+  /** Calls under way, which closing lets finish. */
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private readonly attempts: AttemptCommitter;
+  private readonly feed: ChangeFeed;
+  private readonly who: due.Leaser;
+
+  constructor(
+    private readonly sql: postgres.Sql,
+    private readonly options: Resolved,
+  ) {
+    this.owner = options.owner;
+    this.who = { owner: options.owner, leaseMs: options.leaseMs };
+    this.attempts = new AttemptCommitter(sql, (e) => this.failure(e));
+    this.feed = new ChangeFeed(options.url, options.schema, options.owner, sql);
+  }
+
+  /** A driver error as callers see it: PostgreSQL out of reach is `UnavailableError` (503). */
+  private failure(error: unknown): unknown {
+    return connectionError(error, this.options.url);
+  }
+
+  /** Runs a method's queries, refusing once closed and mapping lost connections. */
+  private run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new UnavailableError('the hub is shutting down; retry shortly'));
+    const call = work().catch((error: unknown) => {
+      throw this.failure(error);
+    });
+    this.inFlight.add(call);
+    const forget = () => this.inFlight.delete(call);
+    call.then(forget, forget);
+    return call;
+  }
+
+  append(
+    events: CloudEvent[],
+    route: (event: CloudEvent) => Routed,
+    contracts?: (EventContract | null)[],
+  ): Promise<{ results: AppendResult[]; deliveries: DueDelivery[] }> {
+    return this.run(async () => {
+      this.appending += events.length;
+      try {
+        for (let attempt = 0; ; attempt++) {
+          try {
+            return await appendEvents(this.sql, this.who, events, route, contracts);
+          } catch (error) {
+            // Two appends inserting the same keys in opposite orders deadlock; PostgreSQL aborts
+            // one, which stored nothing and may simply run again.
+            if ((error as { code?: string }).code !== '40P01' || attempt >= DEADLOCK_RETRIES) throw error;
+          }
+        }
+      } finally {
+        this.appending -= events.length;
+      }
+    });
+  }
+
+  /** Events of appends not yet committed. */
+  backlog(): number {
+    return this.appending;
+  }
+
+  saveSubscription(sub: Subscription): Promise<void> {
+    return this.run(async () => {
+      await this.sql`
+        INSERT INTO subscriptions (id, body) VALUES (${sub.id}, ${JSON.stringify(sub)}::text::jsonb)
+        ON CONFLICT (id) DO UPDATE SET body = excluded.body`;
+    });
+  }
+
+  /** Deletes it, and its deliveries still to attempt become dead letters, in one statement. */
+  deleteSubscription(id: string): Promise<boolean> {
+    return this.run(async () => {
+      const now = Date.now();
+      const rows = await this.sql`
+        WITH gone AS (DELETE FROM subscriptions WHERE id = ${id} RETURNING id),
+        killed AS (
+          UPDATE deliveries SET status = 'dead', next_attempt_at = NULL, last_error = 'subscription deleted',
+            updated_at = ${now}, leased_by = NULL, leased_until = NULL
+          WHERE subscription_id IN (SELECT id FROM gone) AND next_attempt_at IS NOT NULL
+        )
+        SELECT 1 FROM gone`;
+      return rows.length > 0;
+    });
+  }
+
+  getSubscription(id: string): Promise<Subscription | undefined> {
+    return this.run(async () => {
+      const [row] = await this.sql<{ body: Subscription }[]>`SELECT body FROM subscriptions WHERE id = ${id}`;
+      return row?.body;
+    });
+  }
+
+  listSubscriptions(): Promise<Subscription[]> {
+    return this.run(async () => {
+      const rows = await this.sql<{ body: Subscription }[]>`SELECT body FROM subscriptions ORDER BY id`;
+      return rows.map((r) => r.body);
+    });
+  }
+
+  lanes(): Promise<Lane[]> {
+    return this.run(() => due.lanes(this.sql, this.who, Date.now()));
+  }
+
+  async dueInLane(
+    lane: Lane,
+    now: Date,
+    limit: number,
+    exclude: ReadonlySet<string>,
+  ): Promise<DueDelivery[]> {
+    return (await this.dueInLanePage(lane, now, limit, exclude, null)).items;
+  }
+
+  dueInLanePage(
+    lane: Lane,
+    now: Date,
+    limit: number,
+    exclude: ReadonlySet<string>,
+    after: string | null,
+  ): Promise<DuePage> {
+    return this.run(() => due.dueInLanePage(this.sql, this.who, lane, now, limit, exclude, after));
+  }
+
+  channelsWithWork(subscriptionId: string): Promise<string[]> {
+    return this.run(() => due.channelsWithWork(this.sql, subscriptionId));
+  }
+
+  nextDueInLane(lane: Lane, now: Date): Promise<Date | null> {
+    return this.run(() => due.nextDueInLane(this.sql, this.who, lane, now.getTime()));
+  }
+
+  /**
+   * Hands back deliveries this process leased and will not send (queued when it stopped), so
+   * another process takes them now rather than when the lease runs out. Not part of the port.
+   */
+  releaseLeases(ids: string[]): Promise<void> {
+    return this.run(() => due.releaseLeases(this.sql, this.who, ids));
+  }
+
+  recordAttempt(deliveryId: string, result: AttemptResult): Promise<void> {
+    if (this.closed) return Promise.reject(new UnavailableError('the hub is shutting down; retry shortly'));
+    return this.attempts.record(attemptOp(deliveryId, result));
+  }
+
+  hasEvent(source: string, id: string): Promise<boolean> {
+    return this.run(async () => {
+      const rows = await this.sql`SELECT 1 FROM events WHERE source = ${source} AND id = ${id}`;
+      return rows.length > 0;
+    });
+  }
+
+  lookupEvent(
+    source: string,
+    id: string,
+  ): Promise<
+    | { event: StoredEvent; deliveries: (Delivery & { attemptLog: ReturnType<typeof toAttempt>[] })[] }
+    | undefined
+  > {
+    return this.run(async () => {
+      const [row] = await this.sql<EventRow[]>`
+        SELECT seq, body, received_at, contract FROM events WHERE source = ${source} AND id = ${id}`;
+      if (!row) return undefined;
+      const deliveries = await this.sql<DeliveryRow[]>`
+        SELECT * FROM deliveries WHERE event_seq = ${row.seq} ORDER BY id`;
+      const attempts = await this.sql<AttemptRow[]>`
+        SELECT a.* FROM attempts a JOIN deliveries d ON d.id = a.delivery_id
+        WHERE d.event_seq = ${row.seq} ORDER BY a.delivery_id, a.n`;
+      return {
+        event: toStoredEvent(row),
+        deliveries: deliveries.map((d) => ({
+          ...toDelivery(d),
+          attemptLog: attempts.filter((a) => a.delivery_id === d.id).map(toAttempt),
+        })),
+      };
+    });
+  }
+
+  listDeliveries(
+    subscriptionId: string,
+    status: DeliveryStatus | undefined,
+    limit: number,
+    after: string | undefined,
+  ): Promise<Page<Delivery>> {
+    return this.run(async () => {
+      const rows = await this.sql<DeliveryRow[]>`
+        SELECT * FROM deliveries WHERE subscription_id = ${subscriptionId} AND id > ${after ?? ''}
+          ${status ? this.sql`AND status = ${status}` : this.sql``}
+        ORDER BY id LIMIT ${limit + 1}`;
+      return page(rows, limit);
+    });
+  }
+
+  listDeadLetters(
+    subscriptionId: string | undefined,
+    limit: number,
+    after: string | undefined,
+  ): Promise<Page<Delivery>> {
+    return this.run(async () => {
+      const rows = await this.sql<DeliveryRow[]>`
+        SELECT * FROM deliveries WHERE status = 'dead' AND id > ${after ?? ''}
+          ${subscriptionId ? this.sql`AND subscription_id = ${subscriptionId}` : this.sql``}
+        ORDER BY id LIMIT ${limit + 1}`;
+      return page(rows, limit);
+    });
+  }
+
+  eventSummaries(seqs: number[]): Promise<Map<number, { source: string; id: string; type: string }>> {
+    return this.run(async () => {
+      const rows = await this.sql<{ seq: number; source: string; id: string; type: string }[]>`
+        SELECT seq, source, id, type FROM events WHERE seq = ANY(${pgArray([...new Set(seqs)])}::bigint[])`;
+      return new Map(rows.map((r) => [r.seq, { source: r.source, id: r.id, type: r.type }]));
+    });
+  }
+
+  /**
+   * Moves dead letters back to pending, due now, with a fresh budget. A row another process
+   * redrives at the same moment is locked, then found no longer dead, and moved once.
+   */
+  redrive(selector: { ids: string[] } | { subscriptionId: string }): Promise<Delivery[]> {
+    return this.run(async () => {
+      const now = Date.now();
+      const rows = await this.sql<DeliveryRow[]>`
+        UPDATE deliveries SET status = 'pending', budget_attempts = 0, budget_since = ${now},
+          next_attempt_at = ${now}, batch_id = NULL, updated_at = ${now}, leased_by = NULL, leased_until = NULL
+        WHERE id IN (${this.deadOf(selector)})
+        RETURNING *`;
+      return this.inSelectorOrder(selector, rows);
+    });
+  }
+
+  /** Gives up on dead letters for good: they stop blocking their partition key. */
+  discard(selector: { ids: string[] } | { subscriptionId: string }): Promise<Delivery[]> {
+    return this.run(async () => {
+      const rows = await this.sql<DeliveryRow[]>`
+        UPDATE deliveries SET status = 'discarded', updated_at = ${Date.now()}
+        WHERE id IN (${this.deadOf(selector)})
+        RETURNING *`;
+      return this.inSelectorOrder(selector, rows);
+    });
+  }
+
+  /** The dead letters a selector names, locked: by ids, or a subscription's oldest first, capped. */
+  private deadOf(selector: { ids: string[] } | { subscriptionId: string }) {
+    return 'ids' in selector
+      ? this
+          .sql`SELECT id FROM deliveries WHERE id = ANY(${pgArray(selector.ids)}::text[]) AND status = 'dead'
+          FOR UPDATE`
+      : this
+          .sql`SELECT id FROM deliveries WHERE subscription_id = ${selector.subscriptionId} AND status = 'dead'
+          ORDER BY id LIMIT ${MAX_REDRIVE_PER_CALL} FOR UPDATE`;
+  }
+
+  /** As the embedded store answers: in the order of the ids asked for, or by id. */
+  private inSelectorOrder(selector: { ids: string[] } | { subscriptionId: string }, rows: DeliveryRow[]) {
+    const byId = new Map(rows.map((r) => [r.id, toDelivery(r)]));
+    if ('ids' in selector) return selector.ids.flatMap((id) => byId.get(id) ?? []);
+    return [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  /**
+   * Deletes events of the channel past `before` with nothing left to deliver or redrive, with
+   * their deliveries and attempts. Rows another process is sweeping are skipped, not waited for.
+   */
+  sweep(channel: string, before: Date, limit: number): Promise<number> {
+    return this.run(async () => {
+      const [row] = await this.sql<{ n: number }[]>`
+        WITH expired AS (
+          SELECT seq FROM events e
+          WHERE channel = ${channel} AND received_at < ${before.getTime()} AND NOT EXISTS (
+            SELECT 1 FROM deliveries d WHERE d.event_seq = e.seq AND d.status IN ('pending', 'retrying', 'dead'))
+          ORDER BY received_at LIMIT ${limit}
+          FOR UPDATE SKIP LOCKED
+        ),
+        gone_attempts AS (
+          DELETE FROM attempts WHERE delivery_id IN (
+            SELECT id FROM deliveries WHERE event_seq IN (SELECT seq FROM expired))
+        ),
+        gone_deliveries AS (DELETE FROM deliveries WHERE event_seq IN (SELECT seq FROM expired)),
+        gone AS (DELETE FROM events WHERE seq IN (SELECT seq FROM expired) RETURNING 1)
+        SELECT count(*)::int AS n FROM gone`;
+      return row?.n ?? 0;
+    });
+  }
+
+  archived(
+    from: Date,
+    to: Date,
+    afterSeq: number,
+    limit: number,
+  ): Promise<(StoredEvent & { channel: string })[]> {
+    return this.run(async () => {
+      let cursor: [number, number] = [from.getTime(), 0];
+      if (afterSeq > 0) {
+        const [row] = await this.sql<{ received_at: number }[]>`
+          SELECT received_at FROM events WHERE seq = ${afterSeq}`;
+        // The cursor's own event may have been swept since: then resume from where the range began.
+        if (row) cursor = [Math.max(row.received_at, from.getTime()), afterSeq];
+      }
+      const rows = await this.sql<(EventRow & { channel: string })[]>`
+        SELECT seq, body, received_at, contract, channel FROM events
+        WHERE (received_at, seq) > (${cursor[0]}, ${cursor[1]}) AND received_at < ${to.getTime()}
+        ORDER BY received_at, seq LIMIT ${limit}`;
+      return rows.map((r) => ({ ...toStoredEvent(r), channel: r.channel }));
+    });
+  }
+
+  recentEvents(type: string, limit: number): Promise<StoredEvent[]> {
+    return this.run(async () => {
+      const rows = await this.sql<EventRow[]>`
+        SELECT seq, body, received_at, contract FROM events WHERE type = ${type} ORDER BY seq DESC LIMIT ${limit}`;
+      return rows.map(toStoredEvent);
+    });
+  }
+
+  countArchived(from: Date, to: Date): Promise<number> {
+    return this.run(async () => {
+      const [row] = await this.sql<{ n: number }[]>`
+        SELECT count(*)::int AS n FROM events WHERE received_at >= ${from.getTime()} AND received_at < ${to.getTime()}`;
+      return row?.n ?? 0;
+    });
+  }
+
+  replayDeliveryCounts(replayId: string): Promise<Partial<Record<DeliveryStatus, number>>> {
+    return this.run(async () =>
+      counts(
+        await this.sql<{ status: DeliveryStatus; n: number }[]>`
+          SELECT status, count(*)::int AS n FROM deliveries WHERE replay_id = ${replayId} GROUP BY status`,
+      ),
+    );
+  }
+
+  deliveryCounts(subscriptionId: string): Promise<Partial<Record<DeliveryStatus, number>>> {
+    return this.run(async () =>
+      counts(
+        await this.sql<{ status: DeliveryStatus; n: number }[]>`
+          SELECT status, count(*)::int AS n FROM deliveries WHERE subscription_id = ${subscriptionId} GROUP BY status`,
+      ),
+    );
+  }
+
+  webhookIdOf(eventSeq: number, subscriptionId: string): Promise<string | undefined> {
+    return this.run(async () => {
+      const [row] = await this.sql<{ webhook_id: string }[]>`
+        SELECT webhook_id FROM deliveries
+        WHERE event_seq = ${eventSeq} AND subscription_id = ${subscriptionId} AND replay_id IS NULL
+        ORDER BY id LIMIT 1`;
+      return row?.webhook_id;
+    });
+  }
+
+  /**
+   * The replay's progress and its page's deliveries in one statement. A page written again (after
+   * a crash) adds nothing twice, and an event swept while the replay read it is skipped.
+   */
+  saveReplay(replay: Replay, deliveries: ReplayDelivery[]): Promise<void> {
+    return this.run(async () => {
+      const now = Date.now();
+      const col = <T extends string | number | null>(f: (d: ReplayDelivery) => T) =>
+        pgArray(deliveries.map(f));
+      await this.sql`
+        WITH saved AS (
+          INSERT INTO replays (id, body) VALUES (${replay.id}, ${JSON.stringify(replay)}::text::jsonb)
+          ON CONFLICT (id) DO UPDATE SET body = excluded.body
+        )
+        INSERT INTO deliveries (id, subscription_id, event_seq, channel, order_key, replay_id, webhook_id, status,
+          budget_since, next_attempt_at, created_at, updated_at)
+        SELECT x.id, x.sub, x.seq, x.channel, x.key, ${replay.id}, x.webhook, 'pending', ${now}, ${now}, ${now}, ${now}
+        FROM unnest(${col((d) => d.id)}::text[], ${col((d) => d.subscriptionId)}::text[],
+          ${col((d) => d.eventSeq)}::bigint[], ${col((d) => d.channel)}::text[], ${col((d) => d.orderKey)}::text[],
+          ${col((d) => d.webhookId)}::text[]) WITH ORDINALITY AS x (id, sub, seq, channel, key, webhook, ord)
+        WHERE EXISTS (SELECT 1 FROM events WHERE seq = x.seq)
+        ORDER BY x.ord
+        ON CONFLICT DO NOTHING`;
+    });
+  }
+
+  getReplay(id: string): Promise<Replay | undefined> {
+    return this.run(async () => {
+      const [row] = await this.sql<{ body: Replay }[]>`SELECT body FROM replays WHERE id = ${id}`;
+      return row?.body;
+    });
+  }
+
+  runningReplays(): Promise<Replay[]> {
+    return this.run(async () => {
+      const rows = await this.sql<{ body: Replay }[]>`
+        SELECT body FROM replays WHERE body ->> 'status' = 'running' ORDER BY id`;
+      return rows.map((r) => r.body);
+    });
+  }
+
+  listReplays(limit: number): Promise<Replay[]> {
+    return this.run(async () => {
+      const rows = await this.sql<
+        { body: Replay }[]
+      >`SELECT body FROM replays ORDER BY id DESC LIMIT ${limit}`;
+      return rows.map((r) => r.body);
+    });
+  }
+
+  registerSchema(
+    settings: EventType,
+    schema: unknown,
+    expectedLatest: number,
+    actor: string,
+    change: Record<string, unknown>,
+  ): Promise<SchemaVersion | null> {
+    return this.run(() => registry.registerSchema(this.sql, settings, schema, expectedLatest, actor, change));
+  }
+
+  saveEventType(settings: EventType, actor: string, change: Record<string, unknown>): Promise<void> {
+    return this.run(() => registry.saveEventType(this.sql, settings, actor, change));
+  }
+
+  getEventType(type: string): Promise<EventType | undefined> {
+    return this.run(() => registry.getEventType(this.sql, type));
+  }
+
+  listEventTypes(): Promise<EventType[]> {
+    return this.run(() => registry.listEventTypes(this.sql));
+  }
+
+  schemaVersions(type: string): Promise<SchemaVersion[]> {
+    return this.run(() => registry.schemaVersions(this.sql, type));
+  }
+
+  getSchemaVersion(type: string, version?: number): Promise<SchemaVersion | undefined> {
+    return this.run(() => registry.getSchemaVersion(this.sql, type, version));
+  }
+
+  contractChanges(type: string): Promise<ContractChange[]> {
+    return this.run(() => registry.contractChanges(this.sql, type));
+  }
+
+  setSchemaLifecycle(
+    type: string,
+    version: number,
+    lifecycle: { deprecatedAt: string | null; sunsetAt: string | null },
+    actor: string,
+    change: Record<string, unknown>,
+  ): Promise<boolean> {
+    return this.run(() => registry.setSchemaLifecycle(this.sql, type, version, lifecycle, actor, change));
+  }
+
+  saveConverter(converter: SchemaConverter, change: Record<string, unknown>): Promise<void> {
+    return this.run(() => registry.saveConverter(this.sql, converter, change));
+  }
+
+  deleteConverter(
+    type: string,
+    from: number,
+    to: number,
+    actor: string,
+    change: Record<string, unknown>,
+  ): Promise<boolean> {
+    return this.run(() => registry.deleteConverter(this.sql, type, from, to, actor, change));
+  }
+
+  converters(type: string): Promise<SchemaConverter[]> {
+    return this.run(() => registry.converters(this.sql, type));
+  }
+
+  /** Whether PostgreSQL answers within a second; never throws. */
+  async ping(): Promise<boolean> {
+    if (this.closed) return false;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), PING_TIMEOUT_MS);
+    });
+    const answer = this.sql`SELECT 1 AS ok`.then(
+      (rows) => rows.length === 1,
+      () => false,
+    );
+    try {
+      return await Promise.race([answer, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  watch(listener: (change: StoreChange) => void): () => void {
+    if (this.closed) return () => {};
+    return this.feed.add(listener);
+  }
+
+  /** Lets calls under way finish (for up to five seconds), then closes every session. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, CLOSE_GRACE_MS);
+    });
+    await Promise.race([Promise.allSettled([this.attempts.idle(), ...this.inFlight]), late]);
+    clearTimeout(timer);
+    await this.feed.close();
+    // Nothing of ours is left running. The driver's own grace period would also wait on a session
+    // PostgreSQL terminated earlier, which it never counts as ended (measured: the full timeout).
+    await this.sql.end({ timeout: 0 });
+  }
+}
