@@ -210,6 +210,7 @@ export class JetStreamBus {
         const consumer = await this.#js.consumers.get(stream, target.name);
         const loop = await runLoop(consumer, handler, {
           maxMessages: target.max,
+          expiresMs: opts.pullExpiresMs,
           nakDelayMs: opts.nakDelayMs,
           maxNakDelayMs: opts.maxNakDelayMs,
           onError: opts.onError,

@@ -22,6 +22,8 @@ export type BusHandler = (message: BusMessage) => Promise<void>;
 
 export interface LoopOptions {
   maxMessages: number;
+  /** Lifetime of a pull request; heartbeats come every half of it (see ConsumeOptions). */
+  expiresMs: number;
   nakDelayMs: number;
   maxNakDelayMs: number;
   onError: ((error: unknown) => void) | undefined;
@@ -44,7 +46,10 @@ export async function runLoop(
   handler: BusHandler,
   options: LoopOptions,
 ): Promise<RunningLoop> {
-  const messages: ConsumerMessages = await consumer.consume({ max_messages: options.maxMessages });
+  const messages: ConsumerMessages = await consumer.consume({
+    max_messages: options.maxMessages,
+    expires: options.expiresMs,
+  });
   const inFlight = new Set<Promise<void>>();
   const pulling = (async () => {
     try {

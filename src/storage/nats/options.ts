@@ -30,6 +30,13 @@ export interface ConsumeOptions {
   /** First redelivery delay after a handler rejects; doubles per delivery up to `maxNakDelayMs`. */
   nakDelayMs?: number;
   maxNakDelayMs?: number;
+  /**
+   * How long one pull request lives on the server. The server sends a heartbeat every half of it
+   * while the request waits, and the client pulls again after two missed heartbeats: this bounds
+   * how long a consumer stalls when its durable's leader dies (a cluster node lost) while its own
+   * connection, to another node, stays up. At least 1000 (the client's floor).
+   */
+  pullExpiresMs?: number;
   /** Events with the same `partitionkey` are handled one at a time, in publish order. */
   ordered?: boolean;
   /** Told about messages that could not be handled (a handler rejected, a payload was bad). */
@@ -55,6 +62,12 @@ export const CONSUME_DEFAULTS = {
   ackWaitMs: 30_000,
   nakDelayMs: 1_000,
   maxNakDelayMs: 60_000,
+  /**
+   * The client's default is 30 s, which let a consumer stall 30 to 45 s after its leader's node was
+   * killed (test/integration/nats-cluster.test.ts); 5 s costs one pull request per 5 s per idle
+   * consumer and brings the stall down to about 5 s.
+   */
+  pullExpiresMs: 5_000,
   ordered: false,
 } as const;
 
@@ -100,6 +113,9 @@ export function parseConsumeOptions(
     if (!Number.isInteger(parsed[key]) || parsed[key] < 1) {
       throw new RangeError(`${key} must be a positive integer, got ${parsed[key]}`);
     }
+  }
+  if (!Number.isInteger(parsed.pullExpiresMs) || parsed.pullExpiresMs < 1_000) {
+    throw new RangeError(`pullExpiresMs must be an integer of at least 1000, got ${parsed.pullExpiresMs}`);
   }
   return parsed;
 }
