@@ -102,7 +102,7 @@ export async function stopChild(child, graceMs = 15_000) {
  * storage writer thread records ops per commit and commit durations there (helpers/commit-probe.mjs;
  * the `--import` preload reaches the writer thread because workers inherit `process.execArgv`).
  */
-export async function startJunction({ cpuProfDir, commitProbeOut, env = {} } = {}) {
+export async function startJunction({ cpuProfDir, commitProbeOut, env = {}, args = [] } = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'junction-bench-'));
   const nodeArgs = cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : [];
   if (commitProbeOut) {
@@ -111,7 +111,7 @@ export async function startJunction({ cpuProfDir, commitProbeOut, env = {} } = {
   }
   const child = spawn(
     process.execPath,
-    [...nodeArgs, HUB_ENTRY, 'serve', '--port', '0', '--host', '127.0.0.1', '--data', dataDir],
+    [...nodeArgs, HUB_ENTRY, 'serve', '--port', '0', '--host', '127.0.0.1', '--data', dataDir, ...args],
     {
       cwd: ROOT,
       env: { ...process.env, JUNCTION_ADMIN_KEY: ADMIN_KEY, JUNCTION_LOG_LEVEL: 'warn', ...env },

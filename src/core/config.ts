@@ -80,6 +80,27 @@ export interface HubConfig {
    * `dataschema` of a converted event; the listening address when unset.
    */
   publicUrl: string | undefined;
+  /**
+   * Distributed mode's state: a `postgres://` URL. Unset: the embedded SQLite store in `dataDir`.
+   * Every process given the same URL and schema shares subscriptions, contracts and deliveries.
+   */
+  store: string | undefined;
+  /** The PostgreSQL schema holding the hub's tables (`junction migrate --schema`). */
+  storeSchema: string;
+  /**
+   * The event log: `nats://` URLs of a JetStream server or cluster, comma-separated. Needs `store`.
+   * Unset: ingest writes events to the store directly.
+   */
+  bus: string | undefined;
+  /** Names the hub's streams, consumers and subjects, so several hubs can share one NATS. */
+  busPrefix: string;
+  /** Copies JetStream keeps of each channel's stream: 3 on a three-node cluster. */
+  busReplicas: number;
+  /**
+   * With a shared store: how long a process holds the deliveries it took before another process may
+   * take them over (the time its death delays them). Longer than the longest `timeoutMs`.
+   */
+  leaseMs: number;
 }
 
 export const DEFAULTS: HubConfig = {
@@ -107,6 +128,12 @@ export const DEFAULTS: HubConfig = {
   maxPendingWrites: 20_000,
   unknownTypes: 'accept',
   publicUrl: undefined,
+  store: undefined,
+  storeSchema: 'junction',
+  bus: undefined,
+  busPrefix: 'junction',
+  busReplicas: 1,
+  leaseMs: 60_000,
 };
 
 /** The channel every type belongs to unless another channel names it. */
@@ -236,6 +263,12 @@ const ENV_NAMES: Partial<Record<keyof HubConfig, string>> = {
   maxPendingWrites: 'JUNCTION_MAX_PENDING_WRITES',
   unknownTypes: 'JUNCTION_UNKNOWN_TYPES',
   publicUrl: 'JUNCTION_PUBLIC_URL',
+  store: 'JUNCTION_STORE',
+  storeSchema: 'JUNCTION_STORE_SCHEMA',
+  bus: 'JUNCTION_BUS',
+  busPrefix: 'JUNCTION_BUS_PREFIX',
+  busReplicas: 'JUNCTION_BUS_REPLICAS',
+  leaseMs: 'JUNCTION_LEASE_MS',
 };
 
 /** pino's levels: any other name makes the logger throw at start-up. */
@@ -252,6 +285,28 @@ interface Given {
   where: string;
   /** Command-line options and environment variables may give numbers as text; a JSON file may not. */
   text: boolean;
+}
+
+/** Whether `value` is a URL with one of `protocols` (`'postgres:'`, say). */
+function isUrlOf(value: unknown, protocols: string[]): value is string {
+  if (typeof value !== 'string') return false;
+  try {
+    return protocols.includes(new URL(value).protocol);
+  } catch {
+    return false;
+  }
+}
+
+/** A URL with its password hidden, for messages. */
+function redactUrl(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  try {
+    const url = new URL(value);
+    if (url.password) url.password = '***';
+    return url.toString();
+  } catch {
+    return value.replace(/:[^:@/]*@/, ':***@');
+  }
 }
 
 function isHttpUrl(value: unknown): value is string {
@@ -357,6 +412,43 @@ export function parseConfig(options: ConfigOptions, env: NodeJS.ProcessEnv = pro
       `publicUrl must be an http(s) URL such as https://hub.example.com, got ${show(publicUrl.value)}${publicUrl.where}`,
     );
   }
+  const store = given('store');
+  const storeUrl = typeof store.value === 'string' && store.value !== '' ? store.value : undefined;
+  if (
+    store.value !== undefined &&
+    store.value !== '' &&
+    !isUrlOf(store.value, ['postgres:', 'postgresql:'])
+  ) {
+    report(
+      `store must be a PostgreSQL URL such as postgres://user@db:5432/junction, got ${show(redactUrl(store.value))}${store.where}`,
+    );
+  }
+  const bus = given('bus');
+  const busUrls = typeof bus.value === 'string' && bus.value !== '' ? bus.value : undefined;
+  if (bus.value !== undefined && bus.value !== '') {
+    const urls = typeof bus.value === 'string' ? bus.value.split(',').map((u) => u.trim()) : [bus.value];
+    if (!urls.every((u) => isUrlOf(u, ['nats:', 'tls:']))) {
+      report(
+        `bus must be NATS URLs such as nats://127.0.0.1:4222 (comma-separated for a cluster), got ${show(bus.value)}${bus.where}`,
+      );
+    } else if (storeUrl === undefined) {
+      report(
+        `bus${bus.where} needs a shared store: give store (--store postgres://…) as well, since events on the bus are recorded there`,
+      );
+    }
+  }
+  for (const key of ['storeSchema', 'busPrefix'] as const) {
+    const g = given(key);
+    if (
+      typeof g.value !== 'string' ||
+      !/^[a-z_][a-z0-9_]{0,62}$/.test(g.value) ||
+      g.value.startsWith('pg_')
+    ) {
+      report(
+        `${key} must be lower-case letters, digits and _ (starting with a letter or _, not pg_), got ${show(g.value)}${g.where}`,
+      );
+    }
+  }
   const admin = given('adminKey');
   if (admin.value !== undefined && typeof admin.value !== 'string') {
     report(`adminKey must be a string, got ${show(admin.value)}${admin.where}`);
@@ -379,6 +471,12 @@ export function parseConfig(options: ConfigOptions, env: NodeJS.ProcessEnv = pro
     maxPendingWrites: int('maxPendingWrites', 1),
     unknownTypes: unknownTypes.value === 'refuse' ? 'refuse' : 'accept',
     publicUrl: isHttpUrl(publicUrl.value) ? publicUrl.value.replace(/\/+$/, '') : undefined,
+    store: storeUrl,
+    storeSchema: String(given('storeSchema').value),
+    bus: busUrls,
+    busPrefix: String(given('busPrefix').value),
+    busReplicas: int('busReplicas', 1, 5),
+    leaseMs: int('leaseMs', 1_000),
   };
   if (!LOG_LEVELS.includes(config.logLevel)) {
     report(

@@ -102,11 +102,11 @@ export class UnavailableError extends JunctionError {
   override readonly code: string = 'unavailable';
   override readonly status = 503;
   override readonly title = 'Service unavailable';
+  /** Seconds the client should wait before retrying: sent as `Retry-After`. */
+  readonly retryAfterSeconds: number = 1;
 }
 
 /** The store cannot keep up with ingest: the client should slow down and retry after a moment. */
 export class OverloadedError extends UnavailableError {
   override readonly code = 'overloaded';
-  /** Seconds the client should wait before retrying: sent as `Retry-After`. */
-  readonly retryAfterSeconds: number = 1;
 }

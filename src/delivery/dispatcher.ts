@@ -40,6 +40,11 @@ export interface DispatcherOptions {
   concurrency: number;
   /** How often to look at the store when nothing else wakes the dispatcher. */
   pollIntervalMs: number;
+  /**
+   * Other processes share the store: deliveries they recorded, or left behind when they died, come
+   * due without this process hearing of it, so it looks for lanes with work every poll interval.
+   */
+  shared?: boolean;
   /** Deliveries held in memory at most, shared among lanes; the rest wait in the store. */
   maxQueued: number;
   /**
@@ -124,6 +129,8 @@ export class Dispatcher {
   private timerAt = Number.POSITIVE_INFINITY;
   private tickQueued = false;
   private ticking = false;
+  /** With a shared store: when to look for lanes other processes gave work to (epoch ms). */
+  private nextDiscovery = 0;
   private tickAgain = false;
   private running = false;
   private idleWaiters: (() => void)[] = [];
@@ -300,6 +307,14 @@ export class Dispatcher {
     const now = Date.now();
     // With storage down no attempt could be recorded, and each would be sent again: wait it out.
     if (this.store.healthy() || (await this.store.ping())) {
+      if (this.options.shared && now >= this.nextDiscovery) {
+        this.nextDiscovery = now + this.options.pollIntervalMs;
+        try {
+          for (const l of await this.store.lanes()) this.lane(l.subscriptionId, l.channel).dueBy(now);
+        } catch (error) {
+          this.log.error({ err: error }, 'listing lanes with due deliveries failed');
+        }
+      }
       const reads: Promise<void>[] = [];
       for (const lane of this.lanes.values()) {
         if (lane.wantsFetch(now)) reads.push(this.fetch(lane, now));

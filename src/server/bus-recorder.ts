@@ -13,7 +13,7 @@
 import type { Logger } from 'pino';
 import type { ChannelConfig } from '../core/config.js';
 import type { CloudEvent } from '../core/event.js';
-import type { JetStreamBus, Subscription as BusSubscription } from '../storage/nats/bus.js';
+import type { Subscription as BusSubscription, JetStreamBus } from '../storage/nats/bus.js';
 import type { BusMessage } from '../storage/nats/consumer.js';
 import type { AppendResult, DueDelivery, EventContract, EventStore, Routed } from '../storage/ports.js';
 import { CONTRACT_HEADER } from './intake.js';
@@ -73,7 +73,8 @@ export class BusRecorder {
           ordered: true,
           maxAckPending: 1_000,
           ackWaitMs,
-          onError: (error) => this.log.warn({ err: error, channel: channel.name }, 'recording an event failed'),
+          onError: (error) =>
+            this.log.warn({ err: error, channel: channel.name }, 'recording an event failed'),
         }),
       );
     }

@@ -8,7 +8,13 @@ import { Converters } from '../contracts/conversion.js';
 import { IngestCheck, type IngestWarning } from '../contracts/ingest-check.js';
 import { SchemaRegistry } from '../contracts/registry.js';
 import type { ChannelConfig, HubConfig } from '../core/config.js';
-import { JunctionError, NotFoundError, OverloadedError, ValidationError } from '../core/errors.js';
+import {
+  JunctionError,
+  NotFoundError,
+  OverloadedError,
+  UnavailableError,
+  ValidationError,
+} from '../core/errors.js';
 import type { CloudEvent } from '../core/event.js';
 import { newId, newSecret } from '../core/ids.js';
 import { Breakers, type BreakerTransition, endpointKey } from '../delivery/circuit-breaker.js';
@@ -22,6 +28,7 @@ import { regionBlock } from '../routing/region-policy.js';
 import { Router } from '../routing/router.js';
 import { type SimulatedEvent, type SimulationInput, simulate } from '../routing/simulation.js';
 import { type SubscriptionInput, withPolicyDefaults } from '../routing/subscription-input.js';
+import type { JetStreamBus } from '../storage/nats/bus.js';
 import type {
   AppendResult,
   Delivery,
@@ -35,14 +42,18 @@ import type {
   StoredEvent,
   Subscription,
 } from '../storage/ports.js';
+import { BusRecorder } from './bus-recorder.js';
+import { BusIntake, type Intake, StoreIntake } from './intake.js';
 
 /** An ingest result with what the event was taken despite (a deprecated version, say). */
 export type IngestResult = AppendResult & { warnings?: IngestWarning[] };
 
-/** What a hub may be given besides its store and config: a clock for tests. */
+/** What a hub may be given besides its store and config: a clock for tests, an event bus. */
 export interface HubDeps {
   /** Epoch ms: the clock contract lifecycles are judged by. */
   now?: () => number;
+  /** Distributed mode's event log: ingest publishes to it, and the hub records what it consumes. */
+  bus?: JetStreamBus;
 }
 
 /** A subscription as the API shows it: never its secrets. */
@@ -103,6 +114,10 @@ export class Hub {
   /** Subscriptions whose `failingSince` is being written, so a burst of failures writes it once. */
   private readonly healthWrites = new Set<string>();
   private sweepTimer: NodeJS.Timeout | undefined;
+  /** Where ingest puts events: the store, or the bus. */
+  private readonly intake: Intake;
+  /** With a bus: records the events this process consumes from it. */
+  private readonly recorder: BusRecorder | undefined;
   private unwatch: () => void = () => {};
 
   constructor(
@@ -126,6 +141,25 @@ export class Hub {
       this.metrics,
       config.maxEventBytes,
     );
+    if (deps.bus) {
+      this.intake = new BusIntake(deps.bus, (type) => this.channels.of(type).name);
+      this.recorder = new BusRecorder(
+        deps.bus,
+        store,
+        {
+          route: (event) => this.routeOf(event),
+          recorded: (events, { results, deliveries }, routes) => {
+            this.dispatcher.enqueue(deliveries);
+            results.forEach((r, i) => {
+              if (r.status === 'accepted') this.countSettled(routes.get(events[i]!));
+            });
+          },
+        },
+        log.child({ component: 'recorder' }),
+      );
+    } else {
+      this.intake = new StoreIntake(store);
+    }
     this.breakers = new Breakers(config.breaker, (t) => this.onBreaker(t));
     this.sink = new HttpSink({ connectionsPerOrigin: config.connectionsPerOrigin });
     const defaultChannel = this.channels.of('');
@@ -160,6 +194,7 @@ export class Hub {
       {
         concurrency: config.deliveryConcurrency,
         pollIntervalMs: config.pollIntervalMs,
+        shared: config.store !== undefined,
         maxQueued: MAX_QUEUED,
         connectionsPerOrigin: config.connectionsPerOrigin,
       },
@@ -178,8 +213,8 @@ export class Hub {
   }
 
   /**
-   * Reads what the hub holds in memory, subscriptions and the registry: before the server takes
-   * requests, since ingest routes with them.
+   * Reads what the hub holds in memory, subscriptions and the registry, and makes sure each
+   * channel has its stream on the bus: before the server takes requests, since ingest needs both.
    */
   async load(): Promise<void> {
     this.unwatch = this.store.watch((change) => void this.reread(change));
@@ -189,11 +224,14 @@ export class Hub {
     }
     this.router.load([...this.subscriptions.values()]);
     await this.registry.cache.load();
+    await this.recorder?.prepare(this.channels.all(), this.config.busReplicas);
   }
 
   /** Starts delivering, and resumes unfinished replays; after `load`. */
   async start(): Promise<void> {
     this.dispatcher.start();
+    // Bus messages are held like deliveries: another process takes over a dead one's after leaseMs.
+    await this.recorder?.start(this.channels.all(), this.config.leaseMs);
     await this.replays.resume();
     this.sweepTimer = setInterval(() => void this.sweep(), SWEEP_INTERVAL_MS);
     this.sweepTimer.unref();
@@ -211,14 +249,19 @@ export class Hub {
     events: CloudEvent[],
     batch = false,
   ): Promise<{ results: IngestResult[]; headers: Record<string, string> }> {
-    if (this.store.backlog() + events.length > this.config.maxPendingWrites && this.store.backlog() > 0) {
+    // Without the store nothing taken could be routed or recorded: say so, and the producer retries.
+    if (!this.store.healthy()) {
+      throw new UnavailableError('the store does not answer; retry after the Retry-After delay');
+    }
+    const backlog = this.intake.backlog();
+    if (backlog + events.length > this.config.maxPendingWrites && backlog > 0) {
       throw new OverloadedError(
-        `the hub has ${this.store.backlog()} events waiting to be written (maxPendingWrites ${this.config.maxPendingWrites}); retry after the Retry-After delay`,
+        `the hub has ${backlog} events waiting to be written (maxPendingWrites ${this.config.maxPendingWrites}); retry after the Retry-After delay`,
       );
     }
     const verdict = await this.ingestCheck.check(events, batch);
     const routes = new Map<CloudEvent, Routed>();
-    const { results, deliveries } = await this.store.append(
+    const { results, deliveries } = await this.intake.take(
       events,
       (event) => {
         const routed = this.routeOf(event);
@@ -484,6 +527,7 @@ export class Hub {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.unwatch();
     try {
+      await this.recorder?.stop();
       await this.replays.stop();
       await this.dispatcher.stop();
     } finally {

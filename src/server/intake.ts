@@ -63,7 +63,9 @@ export class BusIntake implements Intake {
       const results = await Promise.all(
         events.map(async (event, i): Promise<AppendResult> => {
           const contract = contracts[i];
-          const meta: Record<string, string> = contract ? { [CONTRACT_HEADER]: JSON.stringify(contract) } : {};
+          const meta: Record<string, string> = contract
+            ? { [CONTRACT_HEADER]: JSON.stringify(contract) }
+            : {};
           const { duplicate } = await this.bus.publish(
             this.channelOf(event.type),
             event,

@@ -7,8 +7,8 @@ import {
   type FieldError,
   IncompatibleSchemaError,
   JunctionError,
-  OverloadedError,
   type SchemaChange,
+  UnavailableError,
 } from '../core/errors.js';
 
 export interface Problem {
@@ -87,7 +87,7 @@ export function sendProblem(reply: FastifyReply, problem: Problem): FastifyReply
 /** The app's error handler: known errors as problem+json, anything else logged and a bare 500. */
 export function errorHandler(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const problem = toProblem(error, request);
-  if (error instanceof OverloadedError) reply.header('retry-after', String(error.retryAfterSeconds));
+  if (error instanceof UnavailableError) reply.header('retry-after', String(error.retryAfterSeconds));
   if (problem) return sendProblem(reply, problem);
   request.log.error({ err: error }, 'unhandled error');
   return sendProblem(reply, {

@@ -2,11 +2,15 @@
  * `junction serve`: opens the embedded store, starts the dispatcher and the HTTP server, and drains
  * on SIGTERM or SIGINT: stop accepting, finish requests and attempts in flight, close the store.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { resolve } from 'node:path';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { type HubConfig, parseConfig } from '../core/config.js';
 import { loadAdminKey } from '../governance/admin-key.js';
+import type { JetStreamBus } from '../storage/nats/bus.js';
+import type { EventStore } from '../storage/ports.js';
 import { openSqliteStore } from '../storage/sqlite/store.js';
 import { buildApp } from './app.js';
 import { Hub, type HubDeps } from './hub.js';
@@ -21,6 +25,11 @@ export interface ServeOptions {
   deliveryConcurrency?: number;
   /** A JSON config file; flags and environment variables win over it. */
   config?: string;
+  store?: string;
+  schema?: string;
+  bus?: string;
+  busPrefix?: string;
+  busReplicas?: number;
 }
 
 export interface RunningHub {
@@ -40,9 +49,15 @@ export async function startHub(config: HubConfig, deps: HubDeps = {}): Promise<R
       `\nJunction generated an admin API key. It is shown only this once and kept in ${dataDir}/admin.key:\n\n    ${admin.key}\n\n`,
     );
   }
-  const store = await openSqliteStore(dataDir);
-  const hub = new Hub(store, config, logger, deps);
-  await hub.load();
+  const { store, bus } = await openBackends(config, dataDir, logger);
+  const hub = new Hub(store, config, logger, { ...deps, bus });
+  try {
+    await hub.load();
+  } catch (error) {
+    await bus?.close({ force: true });
+    await store.close();
+    throw error;
+  }
   const app = buildApp({ hub, adminKey: admin.key, logger });
   await app.listen({ port: config.port, host: config.host });
   await hub.start();
@@ -57,10 +72,47 @@ export async function startHub(config: HubConfig, deps: HubDeps = {}): Promise<R
     stopping ??= (async () => {
       await app.close();
       await hub.stop();
+      await bus?.close();
     })();
     return stopping;
   };
   return { url, config, stop };
+}
+
+/**
+ * The store and bus the config names: the embedded SQLite file by default; PostgreSQL (whose
+ * migrations must be applied: a server with pending ones refuses to start) and, with `bus`, NATS
+ * JetStream in distributed mode.
+ */
+async function openBackends(
+  config: HubConfig,
+  dataDir: string,
+  logger: Logger,
+): Promise<{ store: EventStore; bus: JetStreamBus | undefined }> {
+  if (config.store === undefined) return { store: await openSqliteStore(dataDir), bus: undefined };
+  // Loaded only in distributed mode, so the embedded hub never loads the PostgreSQL or NATS clients.
+  const { openPostgresStore } = await import('../storage/postgres/index.js');
+  const owner = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const store = await openPostgresStore({
+    url: config.store,
+    schema: config.storeSchema,
+    owner,
+    leaseMs: config.leaseMs,
+  });
+  if (config.bus === undefined) return { store, bus: undefined };
+  try {
+    const { JetStreamBus } = await import('../storage/nats/bus.js');
+    const bus = await JetStreamBus.connect({
+      servers: config.bus.split(',').map((url) => url.trim()),
+      prefix: config.busPrefix,
+      name: `junction ${owner}`,
+    });
+    bus.onStatus((state) => logger.info({ state }, 'event bus'));
+    return { store, bus };
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
 }
 
 export async function runServe(options: ServeOptions): Promise<void> {
@@ -73,6 +125,11 @@ export async function runServe(options: ServeOptions): Promise<void> {
     maxBatchEvents: options.maxBatchEvents,
     deliveryConcurrency: options.deliveryConcurrency,
     config: options.config,
+    store: options.store,
+    storeSchema: options.schema,
+    bus: options.bus,
+    busPrefix: options.busPrefix,
+    busReplicas: options.busReplicas,
   });
   const running = await startHub(config);
   // Tests and scripts read this line to find the port when it was 0.

@@ -14,6 +14,12 @@ export interface ServeOptions {
   deliveryConcurrency?: number;
   /** The path of a JSON config file (`JUNCTION_CONFIG`); flags and environment variables win over it. */
   config?: string;
+  /** Distributed mode: a PostgreSQL URL for the state, NATS URLs for the event log. */
+  store?: string;
+  schema?: string;
+  bus?: string;
+  busPrefix?: string;
+  busReplicas?: number;
 }
 
 /**
@@ -30,6 +36,11 @@ export function toServeOptions(opts: Record<string, unknown>): ServeOptions {
     'maxBatchEvents',
     'deliveryConcurrency',
     'config',
+    'store',
+    'schema',
+    'bus',
+    'busPrefix',
+    'busReplicas',
   ] as const;
   const result: Record<string, unknown> = {};
   for (const key of keys) if (opts[key] !== undefined) result[key] = opts[key];
@@ -53,6 +64,27 @@ export function registerServe(program: Command): void {
       integer({ min: 1 }),
     )
     .option(
+      '--store <url>',
+      'distributed mode: PostgreSQL URL for the state, e.g. postgres://junction@db:5432/junction (JUNCTION_STORE); run `junction migrate` first',
+    )
+    .option(
+      '--schema <name>',
+      'PostgreSQL schema holding the hub tables (default: junction; JUNCTION_STORE_SCHEMA)',
+    )
+    .option(
+      '--bus <urls>',
+      'distributed mode: NATS JetStream URLs, comma-separated, e.g. nats://127.0.0.1:4222 (JUNCTION_BUS); needs --store',
+    )
+    .option(
+      '--bus-prefix <name>',
+      'names the hub streams and consumers (default: junction; JUNCTION_BUS_PREFIX)',
+    )
+    .option(
+      '--bus-replicas <n>',
+      'copies JetStream keeps of each stream: 3 on a three-node cluster (default: 1)',
+      integer({ min: 1, max: 5 }),
+    )
+    .option(
       '--config <file>',
       'JSON file of settings, channels and breaker (default: JUNCTION_CONFIG); flags and environment variables override it',
     )
@@ -70,7 +102,12 @@ Examples:
   $ junction serve
   $ junction serve --port 9000 --host 0.0.0.0 --data /var/lib/junction
   $ JUNCTION_ADMIN_KEY=change-me junction serve --delivery-concurrency 64
-  $ junction serve --config ./junction.json`,
+  $ junction serve --config ./junction.json
+
+Distributed mode: any number of processes with the same --store, --schema, --bus and
+JUNCTION_ADMIN_KEY share the work; each needs the same channels in its config.
+  $ junction migrate --store postgres://junction@db/junction
+  $ JUNCTION_ADMIN_KEY=change-me junction serve --store postgres://junction@db/junction --bus nats://nats:4222`,
     )
     .action(async (opts: Record<string, unknown>) => {
       // Loaded on demand so that client commands start fast and never load the server's

@@ -141,15 +141,23 @@ export class JetStreamBus {
    * Publishes an event to its channel's stream. `msgId` is the `Nats-Msg-Id`: a second publish with
    * the same id within the duplicate window stores nothing and resolves with `duplicate: true` and
    * the first one's sequence. Resolves once JetStream has stored (and replicated) the event.
+   * `meta` travels as message headers beside the event (what the hub learnt of it at ingest), and
+   * reaches the consumer as `BusMessage.meta`.
    *
    * @example const { seq, duplicate } = await bus.publish('orders', event, `${event.source} ${event.id}`)
    * @throws PublishTimeoutError when no acknowledgement came in time (retry with the same msgId).
    * @throws BusUnavailableError when no stream takes the subject or NATS is unreachable.
    */
-  async publish(channel: string, event: CloudEvent, msgId: string): Promise<PublishResult> {
+  async publish(
+    channel: string,
+    event: CloudEvent,
+    msgId: string,
+    meta: Record<string, string> = {},
+  ): Promise<PublishResult> {
     this.#checkOpen();
     const subject = eventSubject(this.#options.prefix, channel, event.type, event.partitionkey);
     const { data, headers } = encodeEvent(event);
+    for (const [name, value] of Object.entries(meta)) headers.set(name, value);
     try {
       const ack = await this.#js.publish(subject, data, {
         msgID: msgId,

@@ -16,6 +16,8 @@ export interface BusMessage {
   subject: string;
   /** 1 on the first delivery; more after a nak, an ack timeout or a lost process. */
   deliveryCount: number;
+  /** A header published with the event as `meta`, by name. */
+  meta(name: string): string | undefined;
 }
 
 export type BusHandler = (message: BusMessage) => Promise<void>;
@@ -83,7 +85,8 @@ async function handle(msg: JsMsg, handler: BusHandler, options: LoopOptions): Pr
   }
   const deliveryCount = msg.info.deliveryCount;
   try {
-    await handler({ event, seq: msg.seq, subject: msg.subject, deliveryCount });
+    const meta = (name: string) => (msg.headers?.has(name) ? msg.headers.get(name) : undefined);
+    await handler({ event, seq: msg.seq, subject: msg.subject, deliveryCount, meta });
   } catch (error) {
     const delay = Math.min(options.nakDelayMs * 2 ** (deliveryCount - 1), options.maxNakDelayMs);
     safely(() => msg.nak(delay));

@@ -124,6 +124,8 @@ export class PostgresStore implements EventStore {
   /** This process's id: the holder of its leases, the author of its changes. */
   readonly owner: string;
   private closed = false;
+  /** Whether the last query reached PostgreSQL: what `healthy()` answers without a round trip. */
+  private available = true;
   private appending = 0;
   /** Calls under way, which closing lets finish. */
   private readonly inFlight = new Set<Promise<unknown>>();
@@ -143,15 +145,23 @@ export class PostgresStore implements EventStore {
 
   /** A driver error as callers see it: PostgreSQL out of reach is `UnavailableError` (503). */
   private failure(error: unknown): unknown {
-    return connectionError(error, this.options.url);
+    const mapped = connectionError(error, this.options.url);
+    if (mapped instanceof UnavailableError) this.available = false;
+    return mapped;
   }
 
   /** Runs a method's queries, refusing once closed and mapping lost connections. */
   private run<T>(work: () => Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(new UnavailableError('the hub is shutting down; retry shortly'));
-    const call = work().catch((error: unknown) => {
-      throw this.failure(error);
-    });
+    const call = work().then(
+      (value) => {
+        this.available = true;
+        return value;
+      },
+      (error: unknown) => {
+        throw this.failure(error);
+      },
+    );
     this.inFlight.add(call);
     const forget = () => this.inFlight.delete(call);
     call.then(forget, forget);
@@ -464,13 +474,16 @@ export class PostgresStore implements EventStore {
     );
   }
 
-  webhookIdOf(eventSeq: number, subscriptionId: string): Promise<string | undefined> {
+  webhookIdsOf(eventSeqs: number[], subscriptionId: string): Promise<Map<number, string>> {
     return this.run(async () => {
-      const [row] = await this.sql<{ webhook_id: string }[]>`
-        SELECT webhook_id FROM deliveries
-        WHERE event_seq = ${eventSeq} AND subscription_id = ${subscriptionId} AND replay_id IS NULL
-        ORDER BY id LIMIT 1`;
-      return row?.webhook_id;
+      if (eventSeqs.length === 0) return new Map<number, string>();
+      // The first original delivery of each event, by id, as SQLite picks it.
+      const rows = await this.sql<{ event_seq: string; webhook_id: string }[]>`
+        SELECT DISTINCT ON (event_seq) event_seq, webhook_id FROM deliveries
+        WHERE event_seq = ANY(${eventSeqs}::bigint[]) AND subscription_id = ${subscriptionId}
+          AND replay_id IS NULL
+        ORDER BY event_seq, id`;
+      return new Map(rows.map((r) => [Number(r.event_seq), r.webhook_id]));
     });
   }
 
@@ -598,10 +611,15 @@ export class PostgresStore implements EventStore {
       () => false,
     );
     try {
-      return await Promise.race([answer, late]);
+      this.available = await Promise.race([answer, late]);
+      return this.available;
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  healthy(): boolean {
+    return !this.closed && this.available;
   }
 
   watch(listener: (change: StoreChange) => void): () => void {
