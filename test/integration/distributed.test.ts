@@ -7,7 +7,7 @@
  * webhook-id. Locally, without PostgreSQL or NATS, the suite skips and says so; under CI=true it
  * fails.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { migrate } from '../../src/storage/postgres/index.js';
 import { canConnect, freePort, NATS_URL, OwnNatsServer, uniquePrefix } from '../helpers/nats.js';
 import {

@@ -86,6 +86,12 @@ describe('parseConfig: sources and precedence', () => {
       maxPendingWrites: 50,
       unknownTypes: 'refuse',
       publicUrl: 'https://hub.example.com',
+      store: 'postgres://junction@db:5432/junction',
+      storeSchema: 'hub_a',
+      bus: 'nats://n1:4222,nats://n2:4222',
+      busPrefix: 'hub_a',
+      busReplicas: 3,
+      leaseMs: 30_000,
     };
     expect(withFile(settings)).toEqual({
       ...settings,
@@ -105,6 +111,40 @@ describe('parseConfig: sources and precedence', () => {
     ]);
     expect(problemsOf(() => parse({}, { JUNCTION_PUBLIC_URL: 'ftp://x' }))).toEqual([
       'publicUrl must be an http(s) URL such as https://hub.example.com, got "ftp://x" (from JUNCTION_PUBLIC_URL)',
+    ]);
+  });
+
+  it('reads the distributed settings, and refuses what they cannot be', () => {
+    const env = {
+      JUNCTION_STORE: 'postgresql://db/junction',
+      JUNCTION_STORE_SCHEMA: 'staging',
+      JUNCTION_BUS: 'nats://a:4222, nats://b:4222',
+      JUNCTION_BUS_PREFIX: 'staging',
+      JUNCTION_BUS_REPLICAS: '3',
+      JUNCTION_LEASE_MS: '5000',
+    };
+    expect(parse({}, env)).toMatchObject({
+      store: 'postgresql://db/junction',
+      storeSchema: 'staging',
+      bus: 'nats://a:4222, nats://b:4222',
+      busPrefix: 'staging',
+      busReplicas: 3,
+      leaseMs: 5000,
+    });
+    expect(parse({}, {})).toMatchObject({ store: undefined, bus: undefined, storeSchema: 'junction' });
+    expect(problemsOf(() => parse({}, { JUNCTION_STORE: 'mysql://u:secret@db/x' }))).toEqual([
+      'store must be a PostgreSQL URL such as postgres://user@db:5432/junction, got "mysql://u:***@db/x" (from JUNCTION_STORE)',
+    ]);
+    expect(problemsOf(() => parse({}, { JUNCTION_BUS: 'nats://a:4222' }))).toEqual([
+      'bus (from JUNCTION_BUS) needs a shared store: give store (--store postgres://…) as well, since events on the bus are recorded there',
+    ]);
+    expect(
+      problemsOf(() => parse({}, { JUNCTION_STORE: 'postgres://db/x', JUNCTION_BUS: 'http://a:4222' })),
+    ).toEqual([
+      'bus must be NATS URLs such as nats://127.0.0.1:4222 (comma-separated for a cluster), got "http://a:4222" (from JUNCTION_BUS)',
+    ]);
+    expect(problemsOf(() => parse({}, { JUNCTION_STORE_SCHEMA: 'Bad-Name' }))).toEqual([
+      'storeSchema must be lower-case letters, digits and _ (starting with a letter or _, not pg_), got "Bad-Name" (from JUNCTION_STORE_SCHEMA)',
     ]);
   });
 
