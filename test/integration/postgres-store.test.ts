@@ -234,6 +234,16 @@ describe.skipIf(!reachable && !required)(`PostgresStore shared by processes (${P
     );
   });
 
+  it('a process that closes hands back every lease it held', async () => {
+    const { a, b, subscription } = await pair('close');
+    const { deliveries } = await a.append([ev('e1'), ev('e2')], to([subscription]));
+    expect(await b.dueInLane(lane(subscription), new Date(), 10, new Set())).toEqual([]);
+    await a.close();
+    expect(ids(await b.dueInLane(lane(subscription), new Date(), 10, new Set()))).toEqual(ids(deliveries));
+    await expect(a.lanes()).rejects.toBeInstanceOf(UnavailableError);
+    expect(await a.ping()).toBe(false);
+  });
+
   it('never gives one delivery to two processes reading at once', async () => {
     const { a, b, subscription } = await pair('race');
     const events = Array.from({ length: 300 }, (_, i) => ev(`e${i}`));

@@ -376,10 +376,12 @@ export class PostgresStore implements EventStore {
           ORDER BY id LIMIT ${MAX_REDRIVE_PER_CALL} FOR UPDATE`;
   }
 
-  /** As the embedded store answers: in the order of the ids asked for, or by id. */
+  /**
+   * In the order of the ids asked for (an id given twice once: it was moved once), or by id.
+   */
   private inSelectorOrder(selector: { ids: string[] } | { subscriptionId: string }, rows: DeliveryRow[]) {
     const byId = new Map(rows.map((r) => [r.id, toDelivery(r)]));
-    if ('ids' in selector) return selector.ids.flatMap((id) => byId.get(id) ?? []);
+    if ('ids' in selector) return [...new Set(selector.ids)].flatMap((id) => byId.get(id) ?? []);
     return [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
@@ -620,6 +622,12 @@ export class PostgresStore implements EventStore {
     await Promise.race([Promise.allSettled([this.attempts.idle(), ...this.inFlight]), late]);
     clearTimeout(timer);
     await this.feed.close();
+    // A process that stops cleanly holds nothing: what it leased is due at once for the others
+    // (or for this store opened again), not when the leases run out.
+    await this
+      .sql`UPDATE deliveries SET leased_by = NULL, leased_until = NULL WHERE leased_by = ${this.owner}`.catch(
+      () => {},
+    );
     // Nothing of ours is left running. The driver's own grace period would also wait on a session
     // PostgreSQL terminated earlier, which it never counts as ended (measured: the full timeout).
     await this.sql.end({ timeout: 0 });
