@@ -411,8 +411,15 @@ describe.skipIf(!reachable && !required)(`PostgresStore shared by processes (${P
     await relay.start();
     try {
       const store = await open(s, { url: relay.url(), owner: 'down' });
+      const other = await open(s, { owner: 'other' });
       await store.saveSubscription(sub('sub_1'));
       expect(await store.ping()).toBe(true);
+      const heard: StoreChange[] = [];
+      store.watch((c) => heard.push(c));
+      await eventually(async () => {
+        await other.saveSubscription(sub('sub_probe'));
+        return heard.length > 0;
+      });
 
       await relay.stop();
       const started = Date.now();
@@ -434,6 +441,11 @@ describe.skipIf(!reachable && !required)(`PostgresStore shared by processes (${P
       await eventually(() => store.ping());
       expect((await store.getSubscription('sub_1'))?.id).toBe('sub_1');
       expect((await store.append([ev('e1')], to([sub('sub_1')]))).results[0]?.status).toBe('accepted');
+      // The watch listens again by itself, and reports everything changed: it may have missed some.
+      heard.length = 0;
+      await eventually(() => heard.some((c) => c.kind === 'subscription' && c.id === 'sub_1'), 10_000);
+      await other.saveSubscription(sub('sub_after'));
+      await eventually(() => heard.some((c) => c.kind === 'subscription' && c.id === 'sub_after'));
     } finally {
       await relay.stop();
     }
