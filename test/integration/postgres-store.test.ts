@@ -381,6 +381,55 @@ describe.skipIf(!reachable && !required)(`PostgresStore shared by processes (${P
     expect(await a.deliveryCounts(subscription.id)).toEqual({ pending: 200 });
   });
 
+  it('skips, without failing the page, an event another process sweeps while a replay writes it', async () => {
+    const { s, a, subscription } = await pair('replay_sweep');
+    const { deliveries } = await a.append([ev('e1'), ev('e2')], to([subscription]));
+    for (const d of deliveries) {
+      await a.recordAttempt(d.delivery.id, { kind: 'delivered', attempt: attempt('delivered') });
+    }
+    const [e1, e2] = deliveries.map((d) => d.event.seq);
+    const replay = {
+      id: 'rpl_1',
+      subscriptionId: subscription.id,
+      from: new Date(0).toISOString(),
+      to: new Date().toISOString(),
+      types: [],
+      filters: [],
+      newWebhookIds: false,
+      status: 'running' as const,
+      scanned: 2,
+      matched: 2,
+      total: 2,
+      cursor: e2!,
+      error: null,
+      createdAt: new Date().toISOString(),
+      updatedAt: new Date().toISOString(),
+    };
+    const page = [e1!, e2!].map((seq) => ({
+      id: `dlv_r${seq}`,
+      webhookId: `msg_r${seq}`,
+      subscriptionId: subscription.id,
+      orderKey: null,
+      eventSeq: seq,
+      channel: 'default',
+    }));
+    // A sweep in another session holds e1, deletes it, and commits while the page is written.
+    const sweeper = await sql.reserve();
+    try {
+      await sweeper.unsafe(`BEGIN; SELECT 1 FROM "${s}".events WHERE seq = ${e1} FOR UPDATE`);
+      const saving = a.saveReplay(replay, page);
+      await sleep(200);
+      await sweeper.unsafe(`DELETE FROM "${s}".attempts WHERE delivery_id IN (
+        SELECT id FROM "${s}".deliveries WHERE event_seq = ${e1});
+        DELETE FROM "${s}".deliveries WHERE event_seq = ${e1}; DELETE FROM "${s}".events WHERE seq = ${e1}; COMMIT`);
+      await saving;
+    } finally {
+      sweeper.release();
+    }
+    expect(await a.replayDeliveryCounts('rpl_1')).toEqual({ pending: 1 });
+    expect((await a.getReplay('rpl_1'))?.cursor).toBe(e2);
+  });
+
   it('numbers attempts recorded at once, several of one delivery among them', async () => {
     const { a, subscription } = await pair('attempts');
     const { deliveries } = await a.append(
