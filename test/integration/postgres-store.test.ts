@@ -291,6 +291,25 @@ describe.skipIf(!reachable && !required)(`PostgresStore shared by processes (${P
     expect(ids(await a.dueInLane(lane(subscription), new Date(), 10, new Set()))).toEqual([h2]);
   });
 
+  it('takes an ordered key event number only once earlier appends of the key have committed', async () => {
+    const { s, a, b, subscription } = await pair('key_lock', 60_000, { ordering: 'partition' });
+    // Another append of key k, in a session of its own, holds the key's lock (0x4a4e434f, 'JNCO')
+    // and has not committed: an append of k waits for it before it takes a number, so the order
+    // of numbers within the key is the order of commits.
+    const other = await sql.reserve();
+    try {
+      await other.unsafe(`BEGIN; SELECT pg_advisory_xact_lock(${0x4a4e434f}, hashtext('${s}:k'))`);
+      const keyed = a.append([ev('k1', { partitionkey: 'k' })], to([subscription]));
+      await sleep(200);
+      const free = await b.append([ev('n1', { partitionkey: 'n' })], to([subscription]));
+      await other.unsafe('COMMIT');
+      const held = await keyed;
+      expect(held.deliveries[0]!.event.seq).toBeGreaterThan(free.deliveries[0]!.event.seq);
+    } finally {
+      other.release();
+    }
+  });
+
   it('tells each process of the subscription and contract changes the other made', async () => {
     const { a, b } = await pair('watch');
     const heard = { a: [] as StoreChange[], b: [] as StoreChange[] };
