@@ -8,6 +8,8 @@
  *   a statement of its own over the same pool, which is what the store would do without grouping.
  *
  *   npm run build && node bench/postgres-store.mjs [--seconds 3] [--dist dist]
+ *
+ * CASES='[[batch, outstanding], …]' replaces the append cases (the attempts need some first).
  */
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
