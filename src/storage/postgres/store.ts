@@ -112,6 +112,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   return new PostgresStore(sql, resolved);
 }
 
+/** The store on one schema; open it with `openPostgresStore`, which checks the schema first. */
 export class PostgresStore implements EventStore {
   /** This process's id: the holder of its leases, the author of its changes. */
   readonly owner: string;
