@@ -234,6 +234,16 @@ describe.skipIf(!reachable && !required)(`PostgresStore shared by processes (${P
     );
   });
 
+  it('a process that closes hands back every lease it held', async () => {
+    const { a, b, subscription } = await pair('close');
+    const { deliveries } = await a.append([ev('e1'), ev('e2')], to([subscription]));
+    expect(await b.dueInLane(lane(subscription), new Date(), 10, new Set())).toEqual([]);
+    await a.close();
+    expect(ids(await b.dueInLane(lane(subscription), new Date(), 10, new Set()))).toEqual(ids(deliveries));
+    await expect(a.lanes()).rejects.toBeInstanceOf(UnavailableError);
+    expect(await a.ping()).toBe(false);
+  });
+
   it('never gives one delivery to two processes reading at once', async () => {
     const { a, b, subscription } = await pair('race');
     const events = Array.from({ length: 300 }, (_, i) => ev(`e${i}`));
@@ -279,6 +289,25 @@ describe.skipIf(!reachable && !required)(`PostgresStore shared by processes (${P
     expect(await a.dueInLane(lane(subscription), later, 10, new Set())).toEqual([]);
     await b.recordAttempt(h1!, { kind: 'delivered', attempt: attempt('delivered') });
     expect(ids(await a.dueInLane(lane(subscription), new Date(), 10, new Set()))).toEqual([h2]);
+  });
+
+  it('takes an ordered key event number only once earlier appends of the key have committed', async () => {
+    const { s, a, b, subscription } = await pair('key_lock', 60_000, { ordering: 'partition' });
+    // Another append of key k, in a session of its own, holds the key's lock (0x4a4e434f, 'JNCO')
+    // and has not committed: an append of k waits for it before it takes a number, so the order
+    // of numbers within the key is the order of commits.
+    const other = await sql.reserve();
+    try {
+      await other.unsafe(`BEGIN; SELECT pg_advisory_xact_lock(${0x4a4e434f}, hashtext('${s}:k'))`);
+      const keyed = a.append([ev('k1', { partitionkey: 'k' })], to([subscription]));
+      await sleep(200);
+      const free = await b.append([ev('n1', { partitionkey: 'n' })], to([subscription]));
+      await other.unsafe('COMMIT');
+      const held = await keyed;
+      expect(held.deliveries[0]!.event.seq).toBeGreaterThan(free.deliveries[0]!.event.seq);
+    } finally {
+      other.release();
+    }
   });
 
   it('tells each process of the subscription and contract changes the other made', async () => {
@@ -371,6 +400,55 @@ describe.skipIf(!reachable && !required)(`PostgresStore shared by processes (${P
     expect(await a.deliveryCounts(subscription.id)).toEqual({ pending: 200 });
   });
 
+  it('skips, without failing the page, an event another process sweeps while a replay writes it', async () => {
+    const { s, a, subscription } = await pair('replay_sweep');
+    const { deliveries } = await a.append([ev('e1'), ev('e2')], to([subscription]));
+    for (const d of deliveries) {
+      await a.recordAttempt(d.delivery.id, { kind: 'delivered', attempt: attempt('delivered') });
+    }
+    const [e1, e2] = deliveries.map((d) => d.event.seq);
+    const replay = {
+      id: 'rpl_1',
+      subscriptionId: subscription.id,
+      from: new Date(0).toISOString(),
+      to: new Date().toISOString(),
+      types: [],
+      filters: [],
+      newWebhookIds: false,
+      status: 'running' as const,
+      scanned: 2,
+      matched: 2,
+      total: 2,
+      cursor: e2!,
+      error: null,
+      createdAt: new Date().toISOString(),
+      updatedAt: new Date().toISOString(),
+    };
+    const page = [e1!, e2!].map((seq) => ({
+      id: `dlv_r${seq}`,
+      webhookId: `msg_r${seq}`,
+      subscriptionId: subscription.id,
+      orderKey: null,
+      eventSeq: seq,
+      channel: 'default',
+    }));
+    // A sweep in another session holds e1, deletes it, and commits while the page is written.
+    const sweeper = await sql.reserve();
+    try {
+      await sweeper.unsafe(`BEGIN; SELECT 1 FROM "${s}".events WHERE seq = ${e1} FOR UPDATE`);
+      const saving = a.saveReplay(replay, page);
+      await sleep(200);
+      await sweeper.unsafe(`DELETE FROM "${s}".attempts WHERE delivery_id IN (
+        SELECT id FROM "${s}".deliveries WHERE event_seq = ${e1});
+        DELETE FROM "${s}".deliveries WHERE event_seq = ${e1}; DELETE FROM "${s}".events WHERE seq = ${e1}; COMMIT`);
+      await saving;
+    } finally {
+      sweeper.release();
+    }
+    expect(await a.replayDeliveryCounts('rpl_1')).toEqual({ pending: 1 });
+    expect((await a.getReplay('rpl_1'))?.cursor).toBe(e2);
+  });
+
   it('numbers attempts recorded at once, several of one delivery among them', async () => {
     const { a, subscription } = await pair('attempts');
     const { deliveries } = await a.append(
@@ -401,8 +479,15 @@ describe.skipIf(!reachable && !required)(`PostgresStore shared by processes (${P
     await relay.start();
     try {
       const store = await open(s, { url: relay.url(), owner: 'down' });
+      const other = await open(s, { owner: 'other' });
       await store.saveSubscription(sub('sub_1'));
       expect(await store.ping()).toBe(true);
+      const heard: StoreChange[] = [];
+      store.watch((c) => heard.push(c));
+      await eventually(async () => {
+        await other.saveSubscription(sub('sub_probe'));
+        return heard.length > 0;
+      });
 
       await relay.stop();
       const started = Date.now();
@@ -424,6 +509,11 @@ describe.skipIf(!reachable && !required)(`PostgresStore shared by processes (${P
       await eventually(() => store.ping());
       expect((await store.getSubscription('sub_1'))?.id).toBe('sub_1');
       expect((await store.append([ev('e1')], to([sub('sub_1')]))).results[0]?.status).toBe('accepted');
+      // The watch listens again by itself, and reports everything changed: it may have missed some.
+      heard.length = 0;
+      await eventually(() => heard.some((c) => c.kind === 'subscription' && c.id === 'sub_1'), 10_000);
+      await other.saveSubscription(sub('sub_after'));
+      await eventually(() => heard.some((c) => c.kind === 'subscription' && c.id === 'sub_after'));
     } finally {
       await relay.stop();
     }

@@ -44,6 +44,16 @@ function deliveriesOf(event: CloudEvent, routed: Routed, now: number): NewDelive
 const keyOf = (source: string, id: string) => JSON.stringify([source, id]);
 
 /**
+ * `'JNCO'` as an int4: the advisory lock class of partition keys, beside the key's hash. Ordering
+ * reads sequence numbers as publish order, but two processes take numbers in one order and may
+ * commit in the other: a reader would then see the later event of a key without the earlier one,
+ * and send it first. An append takes its ordered keys' locks (sorted, so appends never deadlock
+ * on them) before it takes any number, and holds them until it commits: for one key, numbers
+ * are taken in commit order.
+ */
+const ORDER_LOCK = 0x4a4e434f;
+
+/**
  * Appends the events, in the order given (their sequence numbers follow it), skipping those whose
  * `(source, id)` is stored already or was committed meanwhile by another process. The pending
  * deliveries are leased to this process: it sends them itself, from the result, and no other
@@ -71,6 +81,7 @@ export async function appendEvents(
   const routed = sent.map((i) => allRouted[i]!);
   const planned = sent.map((i, k) => deliveriesOf(events[i]!, routed[k]!, now));
   const d = planned.flatMap((list, k) => list.map((dl) => ({ ...dl, ord: k + 1 })));
+  const keys = [...new Set(d.flatMap((x) => (x.orderKey === null ? [] : [x.orderKey])))].sort();
   const rows = await sql<{ seq: number; source: string; id: string }[]>`
     WITH input AS (
       SELECT * FROM unnest(
@@ -82,7 +93,11 @@ export async function appendEvents(
     ),
     ins AS (
       INSERT INTO events (source, id, type, channel, body, received_at, contract)
-      SELECT source, id, type, channel, body::json, ${now}, contract::jsonb FROM input ORDER BY ord
+      SELECT source, id, type, channel, body::json, ${now}, contract::jsonb FROM input
+      WHERE (SELECT count(*) FROM (
+        SELECT pg_advisory_xact_lock(${ORDER_LOCK}, hashtext(current_schema() || ':' || k))
+        FROM unnest(${pgArray(keys)}::text[]) WITH ORDINALITY AS l (k, n) ORDER BY n) locked) >= 0
+      ORDER BY ord
       ON CONFLICT (source, id) DO NOTHING
       RETURNING seq, source, id
     ),

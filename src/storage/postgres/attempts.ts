@@ -61,8 +61,9 @@ export function attemptOp(deliveryId: string, result: AttemptResult): AttemptOp 
  * Applies attempts in one statement; returns the ids of the deliveries found. Every attempt is
  * counted and numbered from its row, and clears the row's lease, but moves the delivery only
  * while it is still due: one a deletion dead-lettered while its attempt was in flight stays dead.
+ * Exported for the benchmark's ungrouped baseline (bench/postgres-store.mjs).
  */
-async function applyAttempts(
+export async function applyAttempts(
   sql: postgres.Sql,
   ops: readonly AttemptOp[],
   now: number,
@@ -129,8 +130,10 @@ export class AttemptCommitter {
   }
 
   private async drain(): Promise<void> {
-    // Let the calls made in this turn of the event loop join the first group.
-    await new Promise((resolve) => setImmediate(resolve));
+    // Calls made in the same synchronous run join the first group; waiting for the next turn of
+    // the event loop as well cost a lone caller a quarter of its rate (measured), for nothing:
+    // under load, calls gather anyway while a group is in flight.
+    await Promise.resolve();
     try {
       while (this.queue.length > 0) await this.commit(this.takeGroup());
     } finally {

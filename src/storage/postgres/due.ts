@@ -31,10 +31,22 @@ type ScannedRow = { scanned_id: string; scanned_at: number; ok: boolean } & (
  * by another live process: that process is working on it.
  */
 export async function lanes(sql: postgres.Sql, who: Leaser, now: number): Promise<Lane[]> {
+  // A loose index scan of deliveries_due, one seek per lane: a plain DISTINCT would read every
+  // delivery ever made, settled ones included, since the table keeps them until swept.
   const rows = await sql<{ subscription_id: string; channel: string }[]>`
-    SELECT DISTINCT subscription_id, channel FROM deliveries
-    WHERE next_attempt_at IS NOT NULL
-      AND (leased_by IS NULL OR leased_by = ${who.owner} OR leased_until <= ${now})`;
+    WITH RECURSIVE l (subscription_id, channel) AS (
+      (SELECT subscription_id, channel FROM deliveries WHERE next_attempt_at IS NOT NULL
+       ORDER BY subscription_id, channel LIMIT 1)
+      UNION ALL
+      SELECT n.subscription_id, n.channel FROM l, LATERAL (
+        SELECT d.subscription_id, d.channel FROM deliveries d
+        WHERE d.next_attempt_at IS NOT NULL AND (d.subscription_id, d.channel) > (l.subscription_id, l.channel)
+        ORDER BY d.subscription_id, d.channel LIMIT 1) n
+    )
+    SELECT subscription_id, channel FROM l WHERE EXISTS (
+      SELECT 1 FROM deliveries d
+      WHERE d.subscription_id = l.subscription_id AND d.channel = l.channel AND d.next_attempt_at IS NOT NULL
+        AND (d.leased_by IS NULL OR d.leased_by = ${who.owner} OR d.leased_until <= ${now}))`;
   return rows.map((r) => ({ subscriptionId: r.subscription_id, channel: r.channel }));
 }
 

@@ -11,46 +11,38 @@ import { hostname } from 'node:os';
 import type postgres from 'postgres';
 import { UnavailableError } from '../../core/errors.js';
 import type { CloudEvent } from '../../core/event.js';
-import {
-  type AppendResult,
-  type AttemptResult,
-  type ContractChange,
-  type Delivery,
-  type DeliveryStatus,
-  type DueDelivery,
-  type DuePage,
-  type EventContract,
-  type EventStore,
-  type EventType,
-  type Lane,
-  MAX_REDRIVE_PER_CALL,
-  type Page,
-  type Replay,
-  type ReplayDelivery,
-  type Routed,
-  type SchemaConverter,
-  type SchemaVersion,
-  type StoreChange,
-  type StoredEvent,
-  type Subscription,
+import type {
+  AppendResult,
+  Attempt,
+  AttemptResult,
+  ContractChange,
+  Delivery,
+  DeliveryStatus,
+  DueDelivery,
+  DuePage,
+  EventContract,
+  EventStore,
+  EventType,
+  Lane,
+  Page,
+  Replay,
+  ReplayDelivery,
+  Routed,
+  SchemaConverter,
+  SchemaVersion,
+  StoreChange,
+  StoredEvent,
+  Subscription,
 } from '../ports.js';
 import { appendEvents } from './append.js';
+import * as archive from './archive.js';
 import { AttemptCommitter, attemptOp } from './attempts.js';
 import { checkSchemaName, connectionError, DEFAULT_SCHEMA, openClient } from './connection.js';
+import type { DeadSelector } from './deliveries.js';
+import * as deliveries from './deliveries.js';
 import * as due from './due.js';
 import { assertMigrated } from './migrate.js';
 import * as registry from './registry.js';
-import {
-  type AttemptRow,
-  counts,
-  type DeliveryRow,
-  type EventRow,
-  page,
-  pgArray,
-  toAttempt,
-  toDelivery,
-  toStoredEvent,
-} from './rows.js';
 import { ChangeFeed } from './watch.js';
 
 export interface PostgresStoreOptions {
@@ -120,6 +112,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   return new PostgresStore(sql, resolved);
 }
 
+/** The store on one schema; open it with `openPostgresStore`, which checks the schema first. */
 export class PostgresStore implements EventStore {
   /** This process's id: the holder of its leases, the author of its changes. */
   readonly owner: string;
@@ -288,27 +281,8 @@ export class PostgresStore implements EventStore {
   lookupEvent(
     source: string,
     id: string,
-  ): Promise<
-    | { event: StoredEvent; deliveries: (Delivery & { attemptLog: ReturnType<typeof toAttempt>[] })[] }
-    | undefined
-  > {
-    return this.run(async () => {
-      const [row] = await this.sql<EventRow[]>`
-        SELECT seq, body, received_at, contract FROM events WHERE source = ${source} AND id = ${id}`;
-      if (!row) return undefined;
-      const deliveries = await this.sql<DeliveryRow[]>`
-        SELECT * FROM deliveries WHERE event_seq = ${row.seq} ORDER BY id`;
-      const attempts = await this.sql<AttemptRow[]>`
-        SELECT a.* FROM attempts a JOIN deliveries d ON d.id = a.delivery_id
-        WHERE d.event_seq = ${row.seq} ORDER BY a.delivery_id, a.n`;
-      return {
-        event: toStoredEvent(row),
-        deliveries: deliveries.map((d) => ({
-          ...toDelivery(d),
-          attemptLog: attempts.filter((a) => a.delivery_id === d.id).map(toAttempt),
-        })),
-      };
-    });
+  ): Promise<{ event: StoredEvent; deliveries: (Delivery & { attemptLog: Attempt[] })[] } | undefined> {
+    return this.run(() => deliveries.lookupEvent(this.sql, source, id));
   }
 
   listDeliveries(
@@ -317,13 +291,7 @@ export class PostgresStore implements EventStore {
     limit: number,
     after: string | undefined,
   ): Promise<Page<Delivery>> {
-    return this.run(async () => {
-      const rows = await this.sql<DeliveryRow[]>`
-        SELECT * FROM deliveries WHERE subscription_id = ${subscriptionId} AND id > ${after ?? ''}
-          ${status ? this.sql`AND status = ${status}` : this.sql``}
-        ORDER BY id LIMIT ${limit + 1}`;
-      return page(rows, limit);
-    });
+    return this.run(() => deliveries.listDeliveries(this.sql, subscriptionId, status, limit, after));
   }
 
   listDeadLetters(
@@ -331,91 +299,23 @@ export class PostgresStore implements EventStore {
     limit: number,
     after: string | undefined,
   ): Promise<Page<Delivery>> {
-    return this.run(async () => {
-      const rows = await this.sql<DeliveryRow[]>`
-        SELECT * FROM deliveries WHERE status = 'dead' AND id > ${after ?? ''}
-          ${subscriptionId ? this.sql`AND subscription_id = ${subscriptionId}` : this.sql``}
-        ORDER BY id LIMIT ${limit + 1}`;
-      return page(rows, limit);
-    });
+    return this.run(() => deliveries.listDeadLetters(this.sql, subscriptionId, limit, after));
   }
 
   eventSummaries(seqs: number[]): Promise<Map<number, { source: string; id: string; type: string }>> {
-    return this.run(async () => {
-      const rows = await this.sql<{ seq: number; source: string; id: string; type: string }[]>`
-        SELECT seq, source, id, type FROM events WHERE seq = ANY(${pgArray([...new Set(seqs)])}::bigint[])`;
-      return new Map(rows.map((r) => [r.seq, { source: r.source, id: r.id, type: r.type }]));
-    });
+    return this.run(() => deliveries.eventSummaries(this.sql, seqs));
   }
 
-  /**
-   * Moves dead letters back to pending, due now, with a fresh budget. A row another process
-   * redrives at the same moment is locked, then found no longer dead, and moved once.
-   */
-  redrive(selector: { ids: string[] } | { subscriptionId: string }): Promise<Delivery[]> {
-    return this.run(async () => {
-      const now = Date.now();
-      const rows = await this.sql<DeliveryRow[]>`
-        UPDATE deliveries SET status = 'pending', budget_attempts = 0, budget_since = ${now},
-          next_attempt_at = ${now}, batch_id = NULL, updated_at = ${now}, leased_by = NULL, leased_until = NULL
-        WHERE id IN (${this.deadOf(selector)})
-        RETURNING *`;
-      return this.inSelectorOrder(selector, rows);
-    });
+  redrive(selector: DeadSelector): Promise<Delivery[]> {
+    return this.run(() => deliveries.redrive(this.sql, selector));
   }
 
-  /** Gives up on dead letters for good: they stop blocking their partition key. */
-  discard(selector: { ids: string[] } | { subscriptionId: string }): Promise<Delivery[]> {
-    return this.run(async () => {
-      const rows = await this.sql<DeliveryRow[]>`
-        UPDATE deliveries SET status = 'discarded', updated_at = ${Date.now()}
-        WHERE id IN (${this.deadOf(selector)})
-        RETURNING *`;
-      return this.inSelectorOrder(selector, rows);
-    });
+  discard(selector: DeadSelector): Promise<Delivery[]> {
+    return this.run(() => deliveries.discard(this.sql, selector));
   }
 
-  /** The dead letters a selector names, locked: by ids, or a subscription's oldest first, capped. */
-  private deadOf(selector: { ids: string[] } | { subscriptionId: string }) {
-    return 'ids' in selector
-      ? this
-          .sql`SELECT id FROM deliveries WHERE id = ANY(${pgArray(selector.ids)}::text[]) AND status = 'dead'
-          FOR UPDATE`
-      : this
-          .sql`SELECT id FROM deliveries WHERE subscription_id = ${selector.subscriptionId} AND status = 'dead'
-          ORDER BY id LIMIT ${MAX_REDRIVE_PER_CALL} FOR UPDATE`;
-  }
-
-  /** As the embedded store answers: in the order of the ids asked for, or by id. */
-  private inSelectorOrder(selector: { ids: string[] } | { subscriptionId: string }, rows: DeliveryRow[]) {
-    const byId = new Map(rows.map((r) => [r.id, toDelivery(r)]));
-    if ('ids' in selector) return selector.ids.flatMap((id) => byId.get(id) ?? []);
-    return [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  }
-
-  /**
-   * Deletes events of the channel past `before` with nothing left to deliver or redrive, with
-   * their deliveries and attempts. Rows another process is sweeping are skipped, not waited for.
-   */
   sweep(channel: string, before: Date, limit: number): Promise<number> {
-    return this.run(async () => {
-      const [row] = await this.sql<{ n: number }[]>`
-        WITH expired AS (
-          SELECT seq FROM events e
-          WHERE channel = ${channel} AND received_at < ${before.getTime()} AND NOT EXISTS (
-            SELECT 1 FROM deliveries d WHERE d.event_seq = e.seq AND d.status IN ('pending', 'retrying', 'dead'))
-          ORDER BY received_at LIMIT ${limit}
-          FOR UPDATE SKIP LOCKED
-        ),
-        gone_attempts AS (
-          DELETE FROM attempts WHERE delivery_id IN (
-            SELECT id FROM deliveries WHERE event_seq IN (SELECT seq FROM expired))
-        ),
-        gone_deliveries AS (DELETE FROM deliveries WHERE event_seq IN (SELECT seq FROM expired)),
-        gone AS (DELETE FROM events WHERE seq IN (SELECT seq FROM expired) RETURNING 1)
-        SELECT count(*)::int AS n FROM gone`;
-      return row?.n ?? 0;
-    });
+    return this.run(() => archive.sweep(this.sql, channel, before, limit));
   }
 
   archived(
@@ -424,117 +324,43 @@ export class PostgresStore implements EventStore {
     afterSeq: number,
     limit: number,
   ): Promise<(StoredEvent & { channel: string })[]> {
-    return this.run(async () => {
-      let cursor: [number, number] = [from.getTime(), 0];
-      if (afterSeq > 0) {
-        const [row] = await this.sql<{ received_at: number }[]>`
-          SELECT received_at FROM events WHERE seq = ${afterSeq}`;
-        // The cursor's own event may have been swept since: then resume from where the range began.
-        if (row) cursor = [Math.max(row.received_at, from.getTime()), afterSeq];
-      }
-      const rows = await this.sql<(EventRow & { channel: string })[]>`
-        SELECT seq, body, received_at, contract, channel FROM events
-        WHERE (received_at, seq) > (${cursor[0]}, ${cursor[1]}) AND received_at < ${to.getTime()}
-        ORDER BY received_at, seq LIMIT ${limit}`;
-      return rows.map((r) => ({ ...toStoredEvent(r), channel: r.channel }));
-    });
+    return this.run(() => archive.archived(this.sql, from, to, afterSeq, limit));
   }
 
   recentEvents(type: string, limit: number): Promise<StoredEvent[]> {
-    return this.run(async () => {
-      const rows = await this.sql<EventRow[]>`
-        SELECT seq, body, received_at, contract FROM events WHERE type = ${type} ORDER BY seq DESC LIMIT ${limit}`;
-      return rows.map(toStoredEvent);
-    });
+    return this.run(() => archive.recentEvents(this.sql, type, limit));
   }
 
   countArchived(from: Date, to: Date): Promise<number> {
-    return this.run(async () => {
-      const [row] = await this.sql<{ n: number }[]>`
-        SELECT count(*)::int AS n FROM events WHERE received_at >= ${from.getTime()} AND received_at < ${to.getTime()}`;
-      return row?.n ?? 0;
-    });
+    return this.run(() => archive.countArchived(this.sql, from, to));
   }
 
   replayDeliveryCounts(replayId: string): Promise<Partial<Record<DeliveryStatus, number>>> {
-    return this.run(async () =>
-      counts(
-        await this.sql<{ status: DeliveryStatus; n: number }[]>`
-          SELECT status, count(*)::int AS n FROM deliveries WHERE replay_id = ${replayId} GROUP BY status`,
-      ),
-    );
+    return this.run(() => deliveries.deliveryCounts(this.sql, { replayId }));
   }
 
   deliveryCounts(subscriptionId: string): Promise<Partial<Record<DeliveryStatus, number>>> {
-    return this.run(async () =>
-      counts(
-        await this.sql<{ status: DeliveryStatus; n: number }[]>`
-          SELECT status, count(*)::int AS n FROM deliveries WHERE subscription_id = ${subscriptionId} GROUP BY status`,
-      ),
-    );
+    return this.run(() => deliveries.deliveryCounts(this.sql, { subscriptionId }));
   }
 
   webhookIdsOf(eventSeqs: number[], subscriptionId: string): Promise<Map<number, string>> {
-    return this.run(async () => {
-      if (eventSeqs.length === 0) return new Map<number, string>();
-      // The first original delivery of each event, by id, as SQLite picks it.
-      const rows = await this.sql<{ event_seq: string; webhook_id: string }[]>`
-        SELECT DISTINCT ON (event_seq) event_seq, webhook_id FROM deliveries
-        WHERE event_seq = ANY(${eventSeqs}::bigint[]) AND subscription_id = ${subscriptionId}
-          AND replay_id IS NULL
-        ORDER BY event_seq, id`;
-      return new Map(rows.map((r) => [Number(r.event_seq), r.webhook_id]));
-    });
+    return this.run(() => deliveries.webhookIdsOf(this.sql, eventSeqs, subscriptionId));
   }
 
-  /**
-   * The replay's progress and its page's deliveries in one statement. A page written again (after
-   * a crash) adds nothing twice, and an event swept while the replay read it is skipped.
-   */
-  saveReplay(replay: Replay, deliveries: ReplayDelivery[]): Promise<void> {
-    return this.run(async () => {
-      const now = Date.now();
-      const col = <T extends string | number | null>(f: (d: ReplayDelivery) => T) =>
-        pgArray(deliveries.map(f));
-      await this.sql`
-        WITH saved AS (
-          INSERT INTO replays (id, body) VALUES (${replay.id}, ${JSON.stringify(replay)}::text::jsonb)
-          ON CONFLICT (id) DO UPDATE SET body = excluded.body
-        )
-        INSERT INTO deliveries (id, subscription_id, event_seq, channel, order_key, replay_id, webhook_id, status,
-          budget_since, next_attempt_at, created_at, updated_at)
-        SELECT x.id, x.sub, x.seq, x.channel, x.key, ${replay.id}, x.webhook, 'pending', ${now}, ${now}, ${now}, ${now}
-        FROM unnest(${col((d) => d.id)}::text[], ${col((d) => d.subscriptionId)}::text[],
-          ${col((d) => d.eventSeq)}::bigint[], ${col((d) => d.channel)}::text[], ${col((d) => d.orderKey)}::text[],
-          ${col((d) => d.webhookId)}::text[]) WITH ORDINALITY AS x (id, sub, seq, channel, key, webhook, ord)
-        WHERE EXISTS (SELECT 1 FROM events WHERE seq = x.seq)
-        ORDER BY x.ord
-        ON CONFLICT DO NOTHING`;
-    });
+  saveReplay(replay: Replay, pageDeliveries: ReplayDelivery[]): Promise<void> {
+    return this.run(() => archive.saveReplay(this.sql, replay, pageDeliveries));
   }
 
   getReplay(id: string): Promise<Replay | undefined> {
-    return this.run(async () => {
-      const [row] = await this.sql<{ body: Replay }[]>`SELECT body FROM replays WHERE id = ${id}`;
-      return row?.body;
-    });
+    return this.run(() => archive.getReplay(this.sql, id));
   }
 
   runningReplays(): Promise<Replay[]> {
-    return this.run(async () => {
-      const rows = await this.sql<{ body: Replay }[]>`
-        SELECT body FROM replays WHERE body ->> 'status' = 'running' ORDER BY id`;
-      return rows.map((r) => r.body);
-    });
+    return this.run(() => archive.runningReplays(this.sql));
   }
 
   listReplays(limit: number): Promise<Replay[]> {
-    return this.run(async () => {
-      const rows = await this.sql<
-        { body: Replay }[]
-      >`SELECT body FROM replays ORDER BY id DESC LIMIT ${limit}`;
-      return rows.map((r) => r.body);
-    });
+    return this.run(() => archive.listReplays(this.sql, limit));
   }
 
   registerSchema(
@@ -638,6 +464,12 @@ export class PostgresStore implements EventStore {
     await Promise.race([Promise.allSettled([this.attempts.idle(), ...this.inFlight]), late]);
     clearTimeout(timer);
     await this.feed.close();
+    // A process that stops cleanly holds nothing: what it leased is due at once for the others
+    // (or for this store opened again), not when the leases run out.
+    await this
+      .sql`UPDATE deliveries SET leased_by = NULL, leased_until = NULL WHERE leased_by = ${this.owner}`.catch(
+      () => {},
+    );
     // Nothing of ours is left running. The driver's own grace period would also wait on a session
     // PostgreSQL terminated earlier, which it never counts as ended (measured: the full timeout).
     await this.sql.end({ timeout: 0 });
