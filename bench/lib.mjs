@@ -57,8 +57,14 @@ export function setting(argName, envName, fallback) {
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Registers a child started elsewhere, so that it is killed with the others when the run ends. */
+export function track(child) {
+  children.add(child);
+  return child;
+}
+
 /** Resolves with the first match of `pattern` on the child's stdout; rejects on exit or timeout. */
-function waitForLine(child, pattern, timeoutMs, what) {
+export function waitForLine(child, pattern, timeoutMs, what) {
   return new Promise((resolve, reject) => {
     let seen = '';
     const timer = setTimeout(
@@ -101,8 +107,9 @@ export async function stopChild(child, graceMs = 15_000) {
  * under `node --cpu-prof` and writes its profile there when it exits; with `commitProbeOut`, its
  * storage writer thread records ops per commit and commit durations there (helpers/commit-probe.mjs;
  * the `--import` preload reaches the writer thread because workers inherit `process.execArgv`).
+ * `args` are added to the `serve` command line (e.g. `--store URL --bus URL`).
  */
-export async function startJunction({ cpuProfDir, commitProbeOut, env = {} } = {}) {
+export async function startJunction({ cpuProfDir, commitProbeOut, env = {}, args = [] } = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'junction-bench-'));
   const nodeArgs = cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : [];
   if (commitProbeOut) {
@@ -111,7 +118,7 @@ export async function startJunction({ cpuProfDir, commitProbeOut, env = {} } = {
   }
   const child = spawn(
     process.execPath,
-    [...nodeArgs, HUB_ENTRY, 'serve', '--port', '0', '--host', '127.0.0.1', '--data', dataDir],
+    [...nodeArgs, HUB_ENTRY, 'serve', '--port', '0', '--host', '127.0.0.1', '--data', dataDir, ...args],
     {
       cwd: ROOT,
       env: { ...process.env, JUNCTION_ADMIN_KEY: ADMIN_KEY, JUNCTION_LOG_LEVEL: 'warn', ...env },
