@@ -7,6 +7,7 @@
  *
  *   npm run bench:peers
  *   node bench/peers.mjs --events 5000 --publishers 16 --fanout 1     # a quick run
+ *   node bench/peers.mjs --systems junction,bullmq                     # only those systems
  *
  * The work: durable ingest over HTTP (202 only once the event is stored), fan-out to `fanout`
  * subscribers (one sink server each), an HTTP POST per delivery with a Standard Webhooks signature
@@ -63,6 +64,13 @@ const FANOUTS = listSetting('fanout', 'PEERS_FANOUT', [1, 4]);
 const SINK_DELAY_MS = setting('sink-delay', 'PEERS_SINK_DELAY_MS', 5);
 const FAIL_SHARE = setting('fail-share', 'PEERS_FAIL_SHARE', 0.1);
 const SEED = setting('seed', 'PEERS_SEED', 42);
+/** `--systems junction,bullmq` runs only those (names: junction, bullmq, pgboss, distributed). */
+const ONLY = (() => {
+  const i = process.argv.findIndex((a) => a === '--systems' || a.startsWith('--systems='));
+  if (i < 0) return null;
+  const raw = process.argv[i].includes('=') ? process.argv[i].split('=')[1] : process.argv[i + 1];
+  return new Set(raw.split(','));
+})();
 /** Give up waiting for deliveries after this long without a new one. */
 const STALL_SECONDS = setting('stall', 'PEERS_STALL_SECONDS', 60);
 const STORE_URL = process.env.PEERS_STORE_URL || 'postgres://127.0.0.1:5432/test';
@@ -158,7 +166,7 @@ function systems(withDistributed) {
         ['postgres', 'nats-server'],
       ),
     );
-  return list;
+  return ONLY ? list.filter((s) => ONLY.has(s.name)) : list;
 }
 
 async function main() {

@@ -12,9 +12,10 @@
  *   schedules a retry with pg-boss's exponential backoff) and cancels the permanent failures
  *   (other 4xx); completion then touches only the jobs still active. A job whose worker died is
  *   failed by expiry and retried: at least once.
- * - pg-boss workers poll (every 0.5 s at the least). Ingest and workers share this process, so
- *   after each insert the handler calls `boss.notifyWorker` to skip the wait instead of leaving
- *   new jobs for the next poll.
+ * - A pg-boss worker waits out its polling interval (0.5 s at the least) after every fetch, even a
+ *   full one, which caps a worker at PEERS_BATCH jobs per 0.5 s once ingest stops. So the workers
+ *   are woken (`boss.notifyWorker`) after each insert, since ingest shares this process, and
+ *   whenever a fetch came back full, since more jobs are then likely waiting.
  *
  * pg-boss counts retry delays in whole seconds (and at least 1 s with backoff), so its retries
  * wait 1-2 s, 2-4 s, 4-8 s... where Junction's and the BullMQ dispatcher's start at 100 ms.
@@ -58,7 +59,13 @@ await boss.createQueue(QUEUE, {
   expireInSeconds: 60,
 });
 
+const workerIds = [];
+const wakeWorkers = () => {
+  for (const id of workerIds) boss.notifyWorker(id);
+};
+
 async function handle(jobs) {
+  if (jobs.length === BATCH) wakeWorkers();
   const results = await Promise.all(
     jobs.map(async (job) => {
       const subscription = byId.get(job.data.subscription);
@@ -72,7 +79,6 @@ async function handle(jobs) {
   if (permanent.length > 0) await boss.cancel(QUEUE, permanent);
 }
 
-const workerIds = [];
 for (let i = 0; i < WORKERS; i++)
   workerIds.push(await boss.work(QUEUE, { batchSize: BATCH, pollingIntervalSeconds: 0.5 }, handle));
 
@@ -88,7 +94,7 @@ app.post('/events', async (req, reply) => {
       data: { subscription: s.id, event },
     })),
   );
-  for (const id of workerIds) boss.notifyWorker(id);
+  wakeWorkers();
   return reply.code(202).send({ id: event.id, status: 'accepted' });
 });
 
