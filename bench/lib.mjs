@@ -57,8 +57,14 @@ export function setting(argName, envName, fallback) {
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Registers a child started elsewhere, so that it is killed with the others when the run ends. */
+export function track(child) {
+  children.add(child);
+  return child;
+}
+
 /** Resolves with the first match of `pattern` on the child's stdout; rejects on exit or timeout. */
-function waitForLine(child, pattern, timeoutMs, what) {
+export function waitForLine(child, pattern, timeoutMs, what) {
   return new Promise((resolve, reject) => {
     let seen = '';
     const timer = setTimeout(
@@ -101,6 +107,7 @@ export async function stopChild(child, graceMs = 15_000) {
  * under `node --cpu-prof` and writes its profile there when it exits; with `commitProbeOut`, its
  * storage writer thread records ops per commit and commit durations there (helpers/commit-probe.mjs;
  * the `--import` preload reaches the writer thread because workers inherit `process.execArgv`).
+ * `args` are added to the `serve` command line (e.g. `--store URL --bus URL`).
  */
 export async function startJunction({ cpuProfDir, commitProbeOut, env = {}, args = [] } = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'junction-bench-'));
