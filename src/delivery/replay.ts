@@ -12,6 +12,7 @@ import { newId } from '../core/ids.js';
 import { isRfc3339Timestamp } from '../core/timestamp.js';
 import { checkFilters, compileFilters } from '../routing/filters.js';
 import type { EventStore, Filter, Replay, ReplayDelivery, Subscription } from '../storage/ports.js';
+import { orderKeyOf } from '../storage/records.js';
 
 /** Events read and turned into deliveries per transaction. */
 const PAGE = 1_000;
@@ -218,10 +219,7 @@ export class Replayer {
             ? newId('msg')
             : (kept.get(stored.seq) ?? derivedWebhookId(stored.seq, sub.id)),
           subscriptionId: sub.id,
-          orderKey:
-            sub.delivery.ordering === 'partition' && typeof e.partitionkey === 'string'
-              ? e.partitionkey
-              : null,
+          orderKey: orderKeyOf(sub, e),
           eventSeq: stored.seq,
           channel: stored.channel,
         });

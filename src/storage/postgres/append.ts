@@ -4,42 +4,10 @@
  */
 import type postgres from 'postgres';
 import { type CloudEvent, eventJson } from '../../core/event.js';
-import { newId } from '../../core/ids.js';
-import type { AppendResult, DueDelivery, EventContract, Routed, Subscription } from '../ports.js';
+import type { AppendResult, DueDelivery, EventContract, Routed } from '../ports.js';
+import { deliveriesOf, iso, pendingDelivery } from '../records.js';
 import type { Leaser } from './due.js';
-import { iso, pgArray } from './rows.js';
-
-interface NewDelivery {
-  id: string;
-  webhookId: string;
-  subscriptionId: string;
-  orderKey: string | null;
-  settled?: { status: 'blocked' | 'shadow'; reason: string };
-}
-
-/** The partition key a delivery is ordered by: only for ordered subscriptions and keyed events. */
-function orderKeyOf(sub: Subscription, event: CloudEvent): string | null {
-  if (sub.delivery.ordering !== 'partition') return null;
-  return typeof event.partitionkey === 'string' ? event.partitionkey : null;
-}
-
-function deliveriesOf(event: CloudEvent, routed: Routed, now: number): NewDelivery[] {
-  return [
-    ...routed.subscriptions.map((sub) => ({
-      id: newId('dlv', now),
-      webhookId: newId('msg', now),
-      subscriptionId: sub.id,
-      orderKey: orderKeyOf(sub, event),
-    })),
-    ...(routed.settled ?? []).map((s) => ({
-      id: newId('dlv', now),
-      webhookId: newId('msg', now),
-      subscriptionId: s.subscription.id,
-      orderKey: null,
-      settled: { status: s.status, reason: s.reason },
-    })),
-  ];
-}
+import { pgArray } from './rows.js';
 
 const keyOf = (source: string, id: string) => JSON.stringify([source, id]);
 
@@ -136,25 +104,7 @@ export async function appendEvents(
     for (const dl of planned[k]!) {
       if (dl.settled) continue;
       deliveries.push({
-        delivery: {
-          id: dl.id,
-          subscriptionId: dl.subscriptionId,
-          eventSeq: seq,
-          channel: routed[k]!.channel,
-          orderKey: dl.orderKey,
-          replayId: null,
-          batchId: null,
-          webhookId: dl.webhookId,
-          conversion: null,
-          status: 'pending',
-          attempts: 0,
-          budgetAttempts: 0,
-          budgetSince: iso(now),
-          nextAttemptAt: iso(now),
-          lastError: null,
-          createdAt: iso(now),
-          updatedAt: iso(now),
-        },
+        delivery: pendingDelivery(dl, seq, routed[k]!.channel, now),
         event: stored,
       });
     }

@@ -6,6 +6,7 @@
 import type postgres from 'postgres';
 import { NotFoundError } from '../../core/errors.js';
 import type { AttemptResult, DeliveryStatus } from '../ports.js';
+import { attemptChange } from '../records.js';
 import { pgArray } from './rows.js';
 
 /** Attempts per statement: beyond this a commit's arrays only grow, with no gain measured. */
@@ -29,17 +30,10 @@ export interface AttemptOp {
   conversion: string | null;
 }
 
-/** The port's verdict as a row change, exactly as the embedded store derives it. */
+/** The port's verdict as a row change, derived as every backend derives it. */
 export function attemptOp(deliveryId: string, result: AttemptResult): AttemptOp {
   const a = result.attempt;
-  const [next, nextAttemptAt, lastError]: [DeliveryStatus, number | null, string | null] =
-    result.kind === 'delivered'
-      ? ['delivered', null, null]
-      : result.kind === 'retry'
-        ? ['retrying', result.nextAttemptAt.getTime(), a.error ?? `HTTP ${a.status}`]
-        : result.kind === 'settled'
-          ? [result.status, null, result.reason]
-          : ['dead', null, result.reason];
+  const { status: next, ...change } = attemptChange(result);
   return {
     deliveryId,
     at: Date.parse(a.at),
@@ -49,11 +43,7 @@ export function attemptOp(deliveryId: string, result: AttemptResult): AttemptOp 
     error: a.error,
     response: a.response,
     next,
-    nextAttemptAt,
-    lastError,
-    holdKey: result.kind === 'dead' && result.holdKey === true,
-    batchId: result.kind === 'retry' ? (result.batchId ?? null) : null,
-    conversion: result.conversion ? JSON.stringify(result.conversion) : null,
+    ...change,
   };
 }
 

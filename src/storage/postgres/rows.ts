@@ -14,26 +14,9 @@ import type {
   SchemaVersion,
   StoredEvent,
 } from '../ports.js';
+import { deliveryOfRow, iso, type DeliveryRow as StoredDeliveryRow } from '../records.js';
 
-export interface DeliveryRow {
-  id: string;
-  subscription_id: string;
-  event_seq: number;
-  channel: string;
-  order_key: string | null;
-  replay_id: string | null;
-  batch_id: string | null;
-  webhook_id: string;
-  conversion: Conversion | null;
-  status: DeliveryStatus;
-  attempts: number;
-  budget_attempts: number;
-  budget_since: number;
-  next_attempt_at: number | null;
-  last_error: string | null;
-  created_at: number;
-  updated_at: number;
-}
+export type DeliveryRow = StoredDeliveryRow<Conversion | null>;
 
 export interface EventRow {
   seq: number;
@@ -72,28 +55,10 @@ export interface AttemptRow {
   response: string | null;
 }
 
-export const iso = (ms: number) => new Date(ms).toISOString();
+export { iso };
 
 export function toDelivery(r: DeliveryRow): Delivery {
-  return {
-    id: r.id,
-    subscriptionId: r.subscription_id,
-    eventSeq: r.event_seq,
-    channel: r.channel,
-    orderKey: r.order_key,
-    replayId: r.replay_id,
-    batchId: r.batch_id,
-    webhookId: r.webhook_id,
-    conversion: r.conversion,
-    status: r.status,
-    attempts: r.attempts,
-    budgetAttempts: r.budget_attempts,
-    budgetSince: iso(r.budget_since),
-    nextAttemptAt: r.next_attempt_at === null ? null : iso(r.next_attempt_at),
-    lastError: r.last_error,
-    createdAt: iso(r.created_at),
-    updatedAt: iso(r.updated_at),
-  };
+  return deliveryOfRow(r, r.conversion);
 }
 
 export function toStoredEvent(r: EventRow): StoredEvent {

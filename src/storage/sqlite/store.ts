@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { UnavailableError } from '../../core/errors.js';
 import { type CloudEvent, eventJson } from '../../core/event.js';
-import { newId } from '../../core/ids.js';
 import type {
   AppendResult,
   Attempt,
@@ -32,28 +31,18 @@ import type {
   StoredEvent,
   Subscription,
 } from '../ports.js';
+import {
+  attemptChange,
+  deliveriesOf,
+  deliveryOfRow,
+  iso,
+  pendingDelivery,
+  type DeliveryRow as StoredDeliveryRow,
+} from '../records.js';
 import type { NewEvent } from './write-ops.js';
 import { WriterClient } from './writer-client.js';
 
-interface DeliveryRow {
-  id: string;
-  subscription_id: string;
-  event_seq: number;
-  channel: string;
-  order_key: string | null;
-  replay_id: string | null;
-  batch_id: string | null;
-  webhook_id: string;
-  conversion: string | null;
-  status: DeliveryStatus;
-  attempts: number;
-  budget_attempts: number;
-  budget_since: number;
-  next_attempt_at: number | null;
-  last_error: string | null;
-  created_at: number;
-  updated_at: number;
-}
+type DeliveryRow = StoredDeliveryRow<string | null>;
 
 interface EventRow {
   seq: number;
@@ -62,36 +51,11 @@ interface EventRow {
   contract: string | null;
 }
 
-const iso = (ms: number) => new Date(ms).toISOString();
 /** Rows a page of due deliveries may look at beyond four per delivery it asks for. */
 const MIN_SCAN = 1_000;
 
 function toDelivery(r: DeliveryRow): Delivery {
-  return {
-    id: r.id,
-    subscriptionId: r.subscription_id,
-    eventSeq: r.event_seq,
-    channel: r.channel,
-    orderKey: r.order_key,
-    replayId: r.replay_id,
-    batchId: r.batch_id,
-    webhookId: r.webhook_id,
-    conversion: r.conversion === null ? null : (JSON.parse(r.conversion) as Conversion),
-    status: r.status,
-    attempts: r.attempts,
-    budgetAttempts: r.budget_attempts,
-    budgetSince: iso(r.budget_since),
-    nextAttemptAt: r.next_attempt_at === null ? null : iso(r.next_attempt_at),
-    lastError: r.last_error,
-    createdAt: iso(r.created_at),
-    updatedAt: iso(r.updated_at),
-  };
-}
-
-/** The partition key a delivery is ordered by: only for ordered subscriptions and keyed events. */
-function orderKeyOf(sub: Subscription, event: CloudEvent): string | null {
-  if (sub.delivery.ordering !== 'partition') return null;
-  return typeof event.partitionkey === 'string' ? event.partitionkey : null;
+  return deliveryOfRow(r, r.conversion === null ? null : (JSON.parse(r.conversion) as Conversion));
 }
 
 function toStoredEvent(r: EventRow): StoredEvent {
@@ -223,7 +187,8 @@ export class SqliteStore implements EventStore {
     const now = Date.now();
     // Routing and serialising happen here, so the writer thread only writes.
     const rows: NewEvent[] = events.map((event, i) => {
-      const { channel, subscriptions, settled = [] } = route(event);
+      const routed = route(event);
+      const { channel } = routed;
       const contract = contracts?.[i] ?? null;
       return {
         source: event.source,
@@ -232,21 +197,7 @@ export class SqliteStore implements EventStore {
         channel,
         body: eventJson(event),
         contract: contract === null ? null : JSON.stringify(contract),
-        deliveries: [
-          ...subscriptions.map((sub) => ({
-            id: newId('dlv', now),
-            webhookId: newId('msg', now),
-            subscriptionId: sub.id,
-            orderKey: orderKeyOf(sub, event),
-          })),
-          ...settled.map((s) => ({
-            id: newId('dlv', now),
-            webhookId: newId('msg', now),
-            subscriptionId: s.subscription.id,
-            orderKey: null,
-            settled: { status: s.status, reason: s.reason },
-          })),
-        ],
+        deliveries: deliveriesOf(event, routed, now),
       };
     });
     const seqs = (await this.writer.run({ kind: 'append', now, events: rows })) as (number | null)[];
@@ -263,25 +214,7 @@ export class SqliteStore implements EventStore {
       for (const d of rows[i]!.deliveries) {
         if (d.settled) continue;
         deliveries.push({
-          delivery: {
-            id: d.id,
-            subscriptionId: d.subscriptionId,
-            eventSeq: seq,
-            channel: rows[i]!.channel,
-            orderKey: d.orderKey,
-            replayId: null,
-            batchId: null,
-            webhookId: d.webhookId,
-            conversion: null,
-            status: 'pending',
-            attempts: 0,
-            budgetAttempts: 0,
-            budgetSince: iso(now),
-            nextAttemptAt: iso(now),
-            lastError: null,
-            createdAt: iso(now),
-            updatedAt: iso(now),
-          },
+          delivery: pendingDelivery(d, seq, rows[i]!.channel, now),
           event: stored,
         });
       }
@@ -411,25 +344,11 @@ export class SqliteStore implements EventStore {
 
   async recordAttempt(deliveryId: string, result: AttemptResult): Promise<void> {
     this.guard();
-    const a = result.attempt;
-    const [status, nextAttemptAt, lastError]: [DeliveryStatus, number | null, string | null] =
-      result.kind === 'delivered'
-        ? ['delivered', null, null]
-        : result.kind === 'retry'
-          ? ['retrying', result.nextAttemptAt.getTime(), a.error ?? `HTTP ${a.status}`]
-          : result.kind === 'settled'
-            ? [result.status, null, result.reason]
-            : ['dead', null, result.reason];
     await this.writer.run({
       kind: 'attempt',
       deliveryId,
-      attempt: { ...a, at: Date.parse(a.at) },
-      status,
-      nextAttemptAt,
-      lastError,
-      holdKey: result.kind === 'dead' && result.holdKey === true,
-      batchId: result.kind === 'retry' ? (result.batchId ?? null) : null,
-      conversion: result.conversion ? JSON.stringify(result.conversion) : null,
+      attempt: { ...result.attempt, at: Date.parse(result.attempt.at) },
+      ...attemptChange(result),
       now: Date.now(),
     });
   }

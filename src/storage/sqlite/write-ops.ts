@@ -5,6 +5,7 @@
  */
 import type Database from 'better-sqlite3';
 import { type DeliveryStatus, MAX_REDRIVE_PER_CALL, type ReplayDelivery } from '../ports.js';
+import type { NewDelivery } from '../records.js';
 import { MIGRATIONS } from './migrations.js';
 
 export interface NewEvent {
@@ -17,15 +18,6 @@ export interface NewEvent {
   /** The event's EventContract as JSON text, or null for a type with no schema. */
   contract: string | null;
   deliveries: NewDelivery[];
-}
-
-export interface NewDelivery {
-  id: string;
-  webhookId: string;
-  subscriptionId: string;
-  orderKey: string | null;
-  /** Set for a delivery recorded settled at ingest (a region policy, shadow mode), with why. */
-  settled?: { status: 'blocked' | 'shadow'; reason: string };
 }
 
 export type WriteOp =
