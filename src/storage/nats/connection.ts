@@ -43,6 +43,9 @@ export async function openLink(options: ParsedBusOptions): Promise<Link> {
       maxReconnectAttempts: -1,
       reconnectDelayHandler,
       reconnectJitter: 100,
+      // The client otherwise builds an Error per request (every publish) to keep the caller's
+      // stack for a later timeout: 12 % of the hub's CPU at ingest. Our errors name the subject.
+      noAsyncTraces: true,
     });
   } catch (cause) {
     throw new BusUnavailableError(`cannot connect to NATS at ${options.servers.join(', ')}`, { cause });
