@@ -2,14 +2,19 @@
  * Distributed mode end to end: real `junction serve` processes on the machine's PostgreSQL
  * (database `test`, a schema per test) and NATS JetStream (a stream prefix per test), delivering
  * to a real HTTP sink. Processes are killed with SIGKILL, NATS is restarted (a server of the
- * test's own), and PostgreSQL is cut off (through a proxy the test controls, since other tests
+ * test's own), a node of a three-node cluster is killed, and PostgreSQL is cut off (through a proxy the test controls, since other tests
  * share the server). Every acknowledged event must be delivered, repeats only under the same
  * webhook-id. Locally, without PostgreSQL or NATS, the suite skips and says so; under CI=true it
  * fails.
  */
+
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { streamName } from '../../src/storage/nats/index.js';
 import { migrate } from '../../src/storage/postgres/index.js';
 import { canConnect, freePort, NATS_URL, OwnNatsServer, uniquePrefix } from '../helpers/nats.js';
+import { NatsCluster } from '../helpers/nats-cluster.js';
 import {
   dropSchemas,
   POSTGRES_URL,
@@ -213,6 +218,48 @@ describe.skipIf(!reachable && !required)('distributed mode (PostgreSQL + NATS Je
     expect([...statuses].filter((s) => s !== 202 && s !== 503)).toEqual([]);
     await expectDelivered(at, acked, 60_000);
   }, 120_000);
+
+  it('loses nothing acknowledged when the stream leader of a three-node NATS cluster is killed under load', async () => {
+    const cluster = await NatsCluster.start();
+    cleanup.push(() => cluster.stop());
+    const args = [
+      ...(await backends('cluster', POSTGRES_URL, cluster.urls.join(','))),
+      '--bus-replicas',
+      '3',
+    ];
+    const one = await hub(args);
+    const at = await sink();
+    await one.subscribe({ sink: at.url, types: [TYPE] });
+    const prefix = args[args.indexOf('--bus-prefix') + 1]!;
+
+    const acked = new Set<string>();
+    const statuses = new Set<number>();
+    let n = 0;
+    let done = false;
+    const publisher = async () => {
+      while (!done) {
+        const ids = Array.from({ length: 10 }, () => `cluster-${n++}`);
+        const { acked: got, status } = await publishBatch(one, ids);
+        statuses.add(status);
+        for (const x of got) acked.add(x);
+        if (status !== 202) await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    const running = Promise.all([publisher(), publisher(), publisher()]);
+    await waitFor(() => acked.size >= 500, 30_000, '500 events before the kill');
+    const nc = await connect({ servers: cluster.urls });
+    cleanup.push(() => nc.close());
+    const info = await (await jetstreamManager(nc)).streams.info(streamName(prefix, 'default'));
+    expect(info.config.num_replicas).toBe(3);
+    await cluster.kill(cluster.nodeNamed(info.cluster!.leader!).index);
+    const after = acked.size;
+    // A new leader is elected within seconds, up to 20 s on a busy machine; ingest answers 503 meanwhile.
+    await waitFor(() => acked.size >= after + 500, 60_000, '500 more events after the kill');
+    done = true;
+    await running;
+    expect([...statuses].filter((s) => s !== 202 && s !== 503)).toEqual([]);
+    await expectDelivered(at, acked, 60_000);
+  }, 150_000);
 
   it('answers 503 while PostgreSQL is unreachable, and recovers by itself when it returns', async () => {
     const pg = new URL(POSTGRES_URL);
