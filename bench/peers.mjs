@@ -34,6 +34,10 @@
  * Exits non-zero if a publish failed, a delivery is missing, or a sampled signature did not verify.
  */
 import { existsSync } from 'node:fs';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import postgres from 'postgres';
+import { migrate } from '../dist/storage/postgres/index.js';
 import {
   ADMIN_KEY,
   api,
@@ -73,7 +77,7 @@ const ONLY = (() => {
 })();
 /** Give up waiting for deliveries after this long without a new one. */
 const STALL_SECONDS = setting('stall', 'PEERS_STALL_SECONDS', 60);
-const STORE_URL = process.env.PEERS_STORE_URL || 'postgres://127.0.0.1:5432/test';
+const STORE_URL = process.env.PEERS_STORE_URL || 'postgres://postgres@127.0.0.1:5432/test';
 const BUS_URL = process.env.PEERS_BUS_URL || 'nats://127.0.0.1:4222';
 const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
 /** pg-boss's database: the same one, with a user named, as node-postgres needs one (no $USER here). */
@@ -91,10 +95,11 @@ const ms = (n) => (n === null || n === undefined || Number.isNaN(n) ? 'n/a' : `$
  * the shared servers it uses, and how to stop it (deleting what it stored).
  */
 function systems(withDistributed) {
-  const junction = (name, label, args, infra) => ({
+  const junction = (name, label, backend, infra) => ({
     name,
     label,
     async start(sinkUrls) {
+      const { args, teardown } = await backend();
       const hub = await startJunction({ args });
       const subs = [];
       for (const sink of sinkUrls)
@@ -122,6 +127,7 @@ function systems(withDistributed) {
             await api(hub, `/v1/subscriptions/${s.id}`, { method: 'DELETE' }).catch(() => {});
           await hub.stop();
           hub.cleanup();
+          await teardown();
         },
       };
     },
@@ -151,7 +157,12 @@ function systems(withDistributed) {
     },
   });
   const list = [
-    junction('junction', 'Junction embedded (SQLite)', [], []),
+    junction(
+      'junction',
+      'Junction embedded (SQLite)',
+      async () => ({ args: [], teardown: async () => {} }),
+      [],
+    ),
     peer('bullmq', 'BullMQ + Redis', 'bullmq-dispatcher.mjs', ['redis-server'], { REDIS_URL }),
     peer('pgboss', 'pg-boss + PostgreSQL', 'pgboss-dispatcher.mjs', ['postgres'], {
       DATABASE_URL: PG_URL,
@@ -159,14 +170,33 @@ function systems(withDistributed) {
   ];
   if (withDistributed)
     list.push(
-      junction(
-        'distributed',
-        'Junction distributed (PG + NATS)',
-        ['--store', STORE_URL, '--bus', BUS_URL],
-        ['postgres', 'nats-server'],
-      ),
+      junction('distributed', 'Junction distributed (PG + NATS)', distributedBackend, [
+        'postgres',
+        'nats-server',
+      ]),
     );
   return ONLY ? list.filter((s) => ONLY.has(s.name)) : list;
+}
+
+/**
+ * A fresh PostgreSQL schema (migrated) and stream prefix for one distributed run, removed after
+ * it, so runs never see each other's subscriptions or events.
+ */
+async function distributedBackend() {
+  const run = `peers_${Date.now().toString(36)}`;
+  await migrate(STORE_URL, { schema: run });
+  return {
+    args: ['--store', STORE_URL, '--schema', run, '--bus', BUS_URL, '--bus-prefix', run],
+    async teardown() {
+      const sql = postgres(STORE_URL, { max: 1, onnotice: () => {} });
+      await sql`DROP SCHEMA IF EXISTS ${sql(run)} CASCADE`;
+      await sql.end();
+      const nc = await connect({ servers: BUS_URL });
+      const jsm = await jetstreamManager(nc);
+      for await (const name of jsm.streams.names()) if (name.startsWith(run)) await jsm.streams.delete(name);
+      await nc.close();
+    },
+  };
 }
 
 async function main() {
