@@ -96,9 +96,15 @@ export class Replayer {
     private readonly log: Logger,
   ) {}
 
-  /** Resumes the replays a previous run left unfinished. */
+  /**
+   * Runs the replays left unfinished that no live process holds: at start, and, with a store
+   * other processes share, every so often, so that one a dead process held is taken over.
+   */
   async resume(): Promise<void> {
-    for (const replay of await this.store.runningReplays()) this.run(replay);
+    for (const replay of await this.store.runningReplays()) {
+      if (this.running.has(replay.id) || this.stopped) continue;
+      if (await this.store.claimReplay(replay.id)) this.run(replay);
+    }
   }
 
   async start(input: ReplayInput): Promise<Replay> {
@@ -150,8 +156,14 @@ export class Replayer {
   async cancel(id: string): Promise<Replay> {
     const replay = await this.get(id);
     if (replay.status !== 'running') return replay;
-    this.cancelled.add(id);
-    await this.running.get(id);
+    const job = this.running.get(id);
+    if (job) {
+      this.cancelled.add(id);
+      await job;
+    } else {
+      // Another process runs it: it stops at its next page, whose claim a cancelled replay fails.
+      await this.store.saveReplay({ ...replay, status: 'cancelled', updatedAt: now() }, []);
+    }
     return this.get(id);
   }
 
@@ -199,6 +211,9 @@ export class Replayer {
         );
         return;
       }
+      // Held for this process page by page; lost only if it stalled past its lease, or was
+      // cancelled through another process.
+      if (!(await this.store.claimReplay(replay.id))) return;
       const page = await this.store.archived(from, to, replay.cursor, PAGE);
       const kept = replay.newWebhookIds
         ? new Map<number, string>()

@@ -114,6 +114,8 @@ export class Hub {
   /** Subscriptions whose `failingSince` is being written, so a burst of failures writes it once. */
   private readonly healthWrites = new Set<string>();
   private sweepTimer: NodeJS.Timeout | undefined;
+  /** With a shared store: looks for replays whose process died. */
+  private resumeTimer: NodeJS.Timeout | undefined;
   /** Where ingest puts events: the store, or the bus. */
   private readonly intake: Intake;
   /** With a bus: records the events this process consumes from it. */
@@ -235,6 +237,17 @@ export class Hub {
     await this.replays.resume();
     this.sweepTimer = setInterval(() => void this.sweep(), SWEEP_INTERVAL_MS);
     this.sweepTimer.unref();
+    if (this.config.store !== undefined) {
+      // Replays a dead process held come free when its claim runs out: look for them as often.
+      this.resumeTimer = setInterval(
+        () =>
+          void this.replays
+            .resume()
+            .catch((error) => this.log.error({ err: error }, 'looking for replays to resume failed')),
+        this.config.leaseMs,
+      );
+      this.resumeTimer.unref();
+    }
   }
 
   /**
@@ -525,6 +538,7 @@ export class Hub {
     );
     abort.unref();
     if (this.sweepTimer) clearInterval(this.sweepTimer);
+    if (this.resumeTimer) clearInterval(this.resumeTimer);
     this.unwatch();
     try {
       await this.recorder?.stop();

@@ -461,6 +461,12 @@ export interface EventStore {
   listReplays(limit: number): Promise<Replay[]>;
   /** Every replay still running: what a start resumes. */
   runningReplays(): Promise<Replay[]>;
+  /**
+   * Takes (or keeps) a running replay for this process, before each page it works through. A store
+   * shared by several processes grants it to one at a time, for a while: false while another
+   * process holds it; a store only one process uses always grants it.
+   */
+  claimReplay(id: string): Promise<boolean>;
 
   /**
    * Registers a schema as the type's next version and saves the type's settings with it, recording

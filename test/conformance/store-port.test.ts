@@ -1563,6 +1563,12 @@ function storePortSuite(backend: Backend): void {
       expect(await store.listReplays(10)).toHaveLength(3);
     });
 
+    it('grants a running replay to the process that asks, again and again', async () => {
+      await store.saveReplay(replay('rpl_claimed'), []);
+      expect(await store.claimReplay('rpl_claimed')).toBe(true);
+      expect(await store.claimReplay('rpl_claimed')).toBe(true);
+    });
+
     it('saves a page of replay deliveries with the replay: pending, due, counted', async () => {
       await put(['e1', 'e2', 'e3'], [a, b]);
       for (const d of (await store.listDeliveries('sub_a', undefined, 10, undefined)).items) {

@@ -184,6 +184,59 @@ describe.skipIf(!reachable && !required)('distributed mode (PostgreSQL + NATS Je
     await expectDelivered(at, acked, 90_000);
   }, 150_000);
 
+  it('finishes a replay whose process was killed, in the surviving process', async () => {
+    const args = await backends('replay');
+    const a = await hub(args);
+    const b = await hub(args);
+    const from = new Date(Date.now() - 1_000).toISOString();
+    const ids = Array.from({ length: 20_000 }, (_, i) => `rpl-${i}`);
+    for (let i = 0; i < ids.length; i += 500) {
+      expect((await publishBatch(a, ids.slice(i, i + 500))).status).toBe(202);
+    }
+    // Recorded behind the acknowledgement: wait until the store holds every event.
+    const stored = async (id: string) =>
+      (await b.fetch(`/v1/events/lookup?source=/dist&id=${id}`)).status === 200;
+    await waitFor(
+      async () => (await stored(ids.at(-1)!)) && (await stored(ids[0]!)),
+      30_000,
+      'the events recorded',
+    );
+    await new Promise((r) => setTimeout(r, 1_000));
+    const at = await sink();
+    const { id: subscription } = await a.subscribe({ sink: at.url, types: [TYPE] });
+    await waitFor(
+      async () => (await b.fetch(`/v1/subscriptions/${subscription}`)).status === 200,
+      10_000,
+      'B',
+    );
+    const res = await a.fetch('/v1/replays', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ subscription, from }),
+    });
+    expect(res.status).toBe(202);
+    const { id: replay, total } = (await res.json()) as { id: string; total: number };
+    expect(total).toBe(ids.length);
+    await waitFor(async () => at.tally.size >= 100, 20_000, 'the replay under way');
+    const atKill = (await (await a.fetch(`/v1/replays/${replay}`)).json()) as {
+      status: string;
+      scanned: number;
+    };
+    await a.kill();
+    expect(atKill.status).toBe('running');
+
+    const view = async () =>
+      (await (await b.fetch(`/v1/replays/${replay}`)).json()) as {
+        status: string;
+        scanned: number;
+        deliveries: Record<string, number>;
+      };
+    // B takes the job over once A's claim runs out (LEASE_MS), and finishes it.
+    await waitFor(async () => (await view()).status === 'completed', 60_000, 'B to finish the replay');
+    expect((await view()).scanned).toBe(ids.length);
+    await expectDelivered(at, new Set(ids), 60_000);
+  }, 150_000);
+
   it('reconnects to a restarted NATS server and loses nothing acknowledged', async () => {
     const own = new OwnNatsServer(await freePort());
     cleanup.push(() => own.dispose());

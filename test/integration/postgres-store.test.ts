@@ -400,6 +400,48 @@ describe.skipIf(!reachable && !required)(`PostgresStore shared by processes (${P
     expect(await a.deliveryCounts(subscription.id)).toEqual({ pending: 200 });
   });
 
+  it('grants a replay to one process at a time, hands it over when the claim runs out, and keeps a cancel', async () => {
+    const { a, b, subscription } = await pair('claim', 300);
+    const now = new Date().toISOString();
+    const replay = {
+      id: 'rpl_1',
+      subscriptionId: subscription.id,
+      from: new Date(0).toISOString(),
+      to: now,
+      types: [],
+      filters: [],
+      newWebhookIds: false,
+      status: 'running' as const,
+      scanned: 0,
+      matched: 0,
+      total: 0,
+      cursor: 0,
+      error: null,
+      createdAt: now,
+      updatedAt: now,
+    };
+    await a.saveReplay(replay, []);
+    expect(await a.claimReplay('rpl_1')).toBe(true);
+    expect(await b.claimReplay('rpl_1')).toBe(false);
+    await sleep(350);
+    // A stalled past its claim (or died): B takes the job over, and A, back, does not get it.
+    expect(await b.claimReplay('rpl_1')).toBe(true);
+    expect(await a.claimReplay('rpl_1')).toBe(false);
+
+    // Cancelled through A while B runs it: B's next page is refused, and B's save of the page it
+    // was writing does not bring the replay back to running.
+    await a.saveReplay({ ...replay, status: 'cancelled' }, []);
+    await b.saveReplay({ ...replay, scanned: 10 }, []);
+    expect(await b.getReplay('rpl_1')).toMatchObject({ status: 'cancelled', scanned: 0 });
+    expect(await b.claimReplay('rpl_1')).toBe(false);
+
+    // A process that closes hands its replays back at once.
+    await b.saveReplay({ ...replay, id: 'rpl_2' }, []);
+    expect(await b.claimReplay('rpl_2')).toBe(true);
+    await b.close();
+    expect(await a.claimReplay('rpl_2')).toBe(true);
+  });
+
   it('skips, without failing the page, an event another process sweeps while a replay writes it', async () => {
     const { s, a, subscription } = await pair('replay_sweep');
     const { deliveries } = await a.append([ev('e1'), ev('e2')], to([subscription]));

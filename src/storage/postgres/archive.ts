@@ -3,6 +3,7 @@
  */
 import type postgres from 'postgres';
 import type { Replay, ReplayDelivery, StoredEvent } from '../ports.js';
+import type { Leaser } from './due.js';
 import { type EventRow, pgArray, toStoredEvent } from './rows.js';
 
 /**
@@ -86,6 +87,9 @@ export async function saveReplay(
     WITH saved AS (
       INSERT INTO replays (id, body) VALUES (${replay.id}, ${JSON.stringify(replay)}::text::jsonb)
       ON CONFLICT (id) DO UPDATE SET body = excluded.body
+      -- An ended replay stays ended: a cancel made through another process is not undone by the
+      -- page the running process was saving meanwhile.
+      WHERE replays.body ->> 'status' = 'running'
     )
     INSERT INTO deliveries (id, subscription_id, event_seq, channel, order_key, replay_id, webhook_id, status,
       budget_since, next_attempt_at, created_at, updated_at)
@@ -107,6 +111,16 @@ export async function runningReplays(sql: postgres.Sql): Promise<Replay[]> {
   const rows = await sql<{ body: Replay }[]>`
     SELECT body FROM replays WHERE body ->> 'status' = 'running' ORDER BY id`;
   return rows.map((r) => r.body);
+}
+
+/** Claims a running replay for `who` unless another live process holds it. */
+export async function claimReplay(sql: postgres.Sql, who: Leaser, id: string, now: number): Promise<boolean> {
+  const rows = await sql`
+    UPDATE replays SET claimed_by = ${who.owner}, claimed_until = ${now + who.leaseMs}
+    WHERE id = ${id} AND body ->> 'status' = 'running'
+      AND (claimed_by IS NULL OR claimed_by = ${who.owner} OR claimed_until <= ${now})
+    RETURNING id`;
+  return rows.length === 1;
 }
 
 export async function listReplays(sql: postgres.Sql, limit: number): Promise<Replay[]> {

@@ -359,6 +359,10 @@ export class PostgresStore implements EventStore {
     return this.run(() => archive.runningReplays(this.sql));
   }
 
+  claimReplay(id: string): Promise<boolean> {
+    return this.run(() => archive.claimReplay(this.sql, this.who, id, Date.now()));
+  }
+
   listReplays(limit: number): Promise<Replay[]> {
     return this.run(() => archive.listReplays(this.sql, limit));
   }
@@ -464,10 +468,14 @@ export class PostgresStore implements EventStore {
     await Promise.race([Promise.allSettled([this.attempts.idle(), ...this.inFlight]), late]);
     clearTimeout(timer);
     await this.feed.close();
-    // A process that stops cleanly holds nothing: what it leased is due at once for the others
-    // (or for this store opened again), not when the leases run out.
+    // A process that stops cleanly holds nothing: what it leased (deliveries, replays) is free at
+    // once for the others (or for this store opened again), not when the leases run out.
     await this
       .sql`UPDATE deliveries SET leased_by = NULL, leased_until = NULL WHERE leased_by = ${this.owner}`.catch(
+      () => {},
+    );
+    await this
+      .sql`UPDATE replays SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by = ${this.owner}`.catch(
       () => {},
     );
     // Nothing of ours is left running. The driver's own grace period would also wait on a session

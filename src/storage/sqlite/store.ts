@@ -498,6 +498,11 @@ export class SqliteStore implements EventStore {
     return (this.stmt.runningReplays.all() as { body: string }[]).map((r) => JSON.parse(r.body) as Replay);
   }
 
+  /** One process uses the file: it runs every replay. */
+  async claimReplay(): Promise<boolean> {
+    return true;
+  }
+
   async listReplays(limit: number): Promise<Replay[]> {
     return (this.stmt.listReplays.all(limit) as { body: string }[]).map((r) => JSON.parse(r.body) as Replay);
   }
