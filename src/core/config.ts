@@ -98,7 +98,7 @@ export interface HubConfig {
   busReplicas: number;
   /**
    * With a shared store: how long a process holds the deliveries it took before another process may
-   * take them over (the time its death delays them). Longer than the longest `timeoutMs`.
+   * take them over (the time its death delays them). Over twice the longest `timeoutMs`.
    */
   leaseMs: number;
 }

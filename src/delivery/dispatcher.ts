@@ -45,6 +45,12 @@ export interface DispatcherOptions {
    * due without this process hearing of it, so it looks for lanes with work every poll interval.
    */
   shared?: boolean;
+  /**
+   * With `shared`: how long the store leases what this process reads. A delivery queued for over
+   * half of it goes back to the store unsent, so that the rest of the lease covers its attempt
+   * (leaseMs is meant to exceed twice the longest timeout) and no other process sends it too.
+   */
+  leaseMs?: number;
   /** Deliveries held in memory at most, shared among lanes; the rest wait in the store. */
   maxQueued: number;
   /**
@@ -445,6 +451,10 @@ export class Dispatcher {
       });
       return true;
     }
+    if (this.options.shared && this.options.leaseMs !== undefined) {
+      this.dropStale(lane, now - this.options.leaseMs / 2);
+      if (lane.size === 0) return false;
+    }
     const channel = this.hooks.channel(lane.channel);
     if ((this.channelActive.get(channel.name) ?? 0) >= channel.concurrency) return false;
     const gate = this.gate(sub);
@@ -502,6 +512,21 @@ export class Dispatcher {
       release,
     );
     return true;
+  }
+
+  /**
+   * Hands back to the store what was queued before `before`: its lease could run out during the
+   * attempt (a slow rate limit, an open breaker held it in memory). The lane reads it again, leasing it anew,
+   * unless another process has taken it meanwhile.
+   */
+  private dropStale(lane: Lane, before: number): void {
+    const stale = lane.takeQueuedBefore(before);
+    if (stale.length === 0) return;
+    for (const d of stale) lane.inFlight.delete(d.delivery.id);
+    lane.cursor = null;
+    lane.more = true;
+    lane.dueBy(Date.now());
+    this.soon();
   }
 
   /**

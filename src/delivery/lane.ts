@@ -128,6 +128,13 @@ export class Lane implements LaneKey {
     return this.grouped > 0;
   }
 
+  /** Takes out the deliveries queued (not batch retries) before `at` (epoch ms), oldest first. */
+  takeQueuedBefore(at: number): Queued[] {
+    const taken: Queued[] = [];
+    while ((this.queue.peek()?.queuedAt ?? at) < at) taken.push(this.queue.take()!);
+    return taken;
+  }
+
   /** Everything held, emptied out (at shutdown). */
   drain(): Queued[] {
     const all = [...this.groups.values()].flat();

@@ -197,6 +197,7 @@ export class Hub {
         concurrency: config.deliveryConcurrency,
         pollIntervalMs: config.pollIntervalMs,
         shared: config.store !== undefined,
+        leaseMs: config.leaseMs,
         maxQueued: MAX_QUEUED,
         connectionsPerOrigin: config.connectionsPerOrigin,
       },

@@ -151,6 +151,31 @@ describe.skipIf(!reachable && !required)('distributed mode (PostgreSQL + NATS Je
     ]);
   }, 60_000);
 
+  it('sends a delivery held in memory past half its lease from one process only', async () => {
+    const args = await backends('stale');
+    const a = await hub(args);
+    const b = await hub(args);
+    const at = await sink();
+    // 20 requests a second: what A records at once waits in its memory for seconds, longer than
+    // the 3 s lease B would take it over after.
+    const { id } = await a.subscribe({
+      sink: at.url,
+      types: [TYPE],
+      delivery: { rateLimit: { perSecond: 20, burst: 20 } },
+    });
+    await waitFor(
+      async () => (await b.fetch(`/v1/subscriptions/${id}`)).status === 200,
+      10_000,
+      'B to see it',
+    );
+    const ids = Array.from({ length: 200 }, (_, i) => `stale-${i}`);
+    expect((await publishBatch(a, ids)).status).toBe(202);
+    await expectDelivered(at, new Set(ids), 60_000);
+    await new Promise((r) => setTimeout(r, 1_000));
+    const repeated = ids.filter((x) => at.tally.get(x)!.length > 1);
+    expect(repeated.slice(0, 10), `${repeated.length} events sent more than once`).toEqual([]);
+  }, 90_000);
+
   it('delivers every acknowledged event when one of two processes is killed under load', async () => {
     const args = await backends('kill');
     const a = await hub(args);
