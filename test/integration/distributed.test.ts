@@ -109,6 +109,35 @@ describe.skipIf(!reachable && !required)('distributed mode (PostgreSQL + NATS Je
     expect(mixed.slice(0, 10), `${mixed.length} events repeated under another webhook-id`).toEqual([]);
   }
 
+  /**
+   * Publishes batches of 10 to `target` from `publishers` loops until `stop`, keeping what was
+   * acknowledged and every status answered; a refused batch is retried as a new one after a pause.
+   */
+  function load(target: HubProcess, label: string, publishers: number) {
+    const acked = new Set<string>();
+    const statuses = new Set<number>();
+    let n = 0;
+    let done = false;
+    const publisher = async () => {
+      while (!done) {
+        const ids = Array.from({ length: 10 }, () => `${label}-${n++}`);
+        const { acked: got, status } = await publishBatch(target, ids);
+        statuses.add(status);
+        for (const x of got) acked.add(x);
+        if (status !== 202) await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    const running = Promise.all(Array.from({ length: publishers }, publisher));
+    return {
+      acked,
+      statuses,
+      async stop() {
+        done = true;
+        await running;
+      },
+    };
+  }
+
   it('refuses to start on a schema with pending migrations, saying what to run', async () => {
     const schema = uniqueSchema('pending');
     schemas.push(schema);
@@ -270,28 +299,14 @@ describe.skipIf(!reachable && !required)('distributed mode (PostgreSQL + NATS Je
     const at = await sink();
     await one.subscribe({ sink: at.url, types: [TYPE] });
 
-    const acked = new Set<string>();
-    const statuses = new Set<number>();
-    let n = 0;
-    let done = false;
-    const publisher = async () => {
-      while (!done) {
-        const ids = Array.from({ length: 10 }, () => `nats-${n++}`);
-        const { acked: got, status } = await publishBatch(one, ids);
-        statuses.add(status);
-        for (const x of got) acked.add(x);
-        if (status !== 202) await new Promise((r) => setTimeout(r, 50));
-      }
-    };
-    const running = Promise.all([publisher(), publisher()]);
+    const { acked, statuses, stop } = load(one, 'nats', 2);
     await waitFor(() => acked.size >= 500, 20_000, '500 events before the restart');
     await own.kill();
     await new Promise((r) => setTimeout(r, 1_000));
     await own.start();
     const after = acked.size;
     await waitFor(() => acked.size >= after + 500, 30_000, '500 more events after the restart');
-    done = true;
-    await running;
+    await stop();
     // While NATS was down the hub refused with 503, never 500.
     expect([...statuses].filter((s) => s !== 202 && s !== 503)).toEqual([]);
     await expectDelivered(at, acked, 60_000);
@@ -310,20 +325,7 @@ describe.skipIf(!reachable && !required)('distributed mode (PostgreSQL + NATS Je
     await one.subscribe({ sink: at.url, types: [TYPE] });
     const prefix = args[args.indexOf('--bus-prefix') + 1]!;
 
-    const acked = new Set<string>();
-    const statuses = new Set<number>();
-    let n = 0;
-    let done = false;
-    const publisher = async () => {
-      while (!done) {
-        const ids = Array.from({ length: 10 }, () => `cluster-${n++}`);
-        const { acked: got, status } = await publishBatch(one, ids);
-        statuses.add(status);
-        for (const x of got) acked.add(x);
-        if (status !== 202) await new Promise((r) => setTimeout(r, 100));
-      }
-    };
-    const running = Promise.all([publisher(), publisher(), publisher()]);
+    const { acked, statuses, stop } = load(one, 'cluster', 3);
     await waitFor(() => acked.size >= 500, 30_000, '500 events before the kill');
     const nc = await connect({ servers: cluster.urls });
     cleanup.push(() => nc.close());
@@ -333,8 +335,7 @@ describe.skipIf(!reachable && !required)('distributed mode (PostgreSQL + NATS Je
     const after = acked.size;
     // A new leader is elected within seconds, up to 20 s on a busy machine; ingest answers 503 meanwhile.
     await waitFor(() => acked.size >= after + 500, 60_000, '500 more events after the kill');
-    done = true;
-    await running;
+    await stop();
     expect([...statuses].filter((s) => s !== 202 && s !== 503)).toEqual([]);
     await expectDelivered(at, acked, 60_000);
   }, 150_000);
