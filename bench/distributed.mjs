@@ -9,7 +9,9 @@
  *   node bench/distributed.mjs --seconds 5 --concurrency 32
  *
  * Both sides keep `concurrency` requests in flight: HTTP requests of `batch` events for Junction
- * (autocannon), `batch` pipelined publishes each for raw JetStream. Needs PostgreSQL (POSTGRES_URL, default
+ * (autocannon), `batch` pipelined publishes each for raw JetStream. A third figure, the same
+ * requests to a bare HTTP server that only answers 202, shows how much of the gap is HTTP itself:
+ * the raw publishes pay no HTTP at all. Needs PostgreSQL (POSTGRES_URL, default
  * postgres://postgres@127.0.0.1:5432/test) and NATS (NATS_URL, default nats://127.0.0.1:4222); each
  * run uses a schema and a stream prefix of its own and removes them afterwards.
  */
@@ -19,7 +21,7 @@ import autocannon from 'autocannon';
 import postgres from 'postgres';
 import { migrate } from '../dist/storage/postgres/index.js';
 import { eventTemplate } from './event.mjs';
-import { ADMIN_KEY, killChildren, machine, round, setting, startJunction } from './lib.mjs';
+import { ADMIN_KEY, forkHelper, killChildren, machine, round, setting, startJunction } from './lib.mjs';
 
 const SECONDS = setting('seconds', 'DIST_SECONDS', 10);
 const WARMUP = setting('warmup', 'DIST_WARMUP_SECONDS', 2);
@@ -85,11 +87,11 @@ async function rawJetStream(batch) {
  * Junction's side: autocannon, as bench:ingest drives it; a `fetch` loop in this process could not
  * issue more than ~1,600 requests/s and measured itself rather than the hub.
  */
-async function junction(hub, batch) {
+async function junction(hub, batch, path = '/v1/events') {
   let n = 0;
   const run = (seconds) =>
     autocannon({
-      url: `${hub.url}/v1/events`,
+      url: `${hub.url}${path}`,
       connections: CONCURRENCY,
       duration: seconds,
       timeout: 10,
@@ -130,9 +132,13 @@ async function main() {
     for (const batch of BATCHES) {
       const raw = await rawJetStream(batch);
       const hubRun = await junction(hub, batch);
+      // What HTTP alone allows on this machine: a bare server that reads the body and answers 202.
+      const bare = await forkHelper('helpers/baseline-server.mjs', [], { waitForUrl: true });
+      const ceiling = await junction(bare, batch, '/');
+      await bare.stop();
       rows.push({ batch, raw, hub: hubRun });
       console.log(
-        `  batch ${String(batch).padStart(3)}: raw JetStream ${round(raw.rate)} ev/s, Junction ${round(hubRun.rate)} ev/s, ratio ${round(hubRun.rate / raw.rate, 2)}${
+        `  batch ${String(batch).padStart(3)}: raw JetStream ${round(raw.rate)} ev/s, Junction ${round(hubRun.rate)} ev/s, ratio ${round(hubRun.rate / raw.rate, 2)}; HTTP alone (a bare server answering 202) ${round(ceiling.rate)} ev/s${
           raw.failures + hubRun.failures > 0
             ? ` (failures: raw ${raw.failures}, Junction ${hubRun.failures})`
             : ''

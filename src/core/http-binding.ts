@@ -124,8 +124,10 @@ function parseBatch(json: unknown, limits: IngestLimits): CloudEvent[] {
     );
   }
   const oversized: FieldError[] = [];
-  json.forEach((member, index) => {
-    const size = Buffer.byteLength(JSON.stringify(member));
+  // Each member's text, kept for storing the event (as in structured mode) once it is valid.
+  const texts = json.map((member) => JSON.stringify(member));
+  texts.forEach((text, index) => {
+    const size = Buffer.byteLength(text);
     if (size > limits.maxEventBytes) {
       oversized.push({
         pointer: `/${index}`,
@@ -141,7 +143,12 @@ function parseBatch(json: unknown, limits: IngestLimits): CloudEvent[] {
   json.forEach((member, index) => {
     const result = validateEvent(member, `/${index}`);
     if (result.event === undefined) errors.push(...result.errors);
-    else events.push(result.event);
+    else {
+      if (Object.keys(result.event).length === Object.keys(member).length) {
+        rememberJson(result.event, texts[index]!);
+      }
+      events.push(result.event);
+    }
   });
   if (errors.length > 0) throw invalid(errors);
   return events;

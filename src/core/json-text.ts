@@ -92,24 +92,35 @@ function nestingDepth(text: string): number {
       brackets++;
   }
   if (brackets <= MAX_JSON_DEPTH) return brackets;
+  // Slow path: jump from one bracket or quote to the next with a native search, and over each
+  // string to its closing quote, rather than visiting every character in JS.
   let depth = 0;
   let max = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
+  const structure = /["[\]{}]/g;
+  for (let m = structure.exec(text); m !== null; m = structure.exec(text)) {
+    const c = text.charCodeAt(m.index);
     if (c === 0x22) {
-      // Skip a string: only a backslash escapes, and the text is known to be valid JSON.
-      for (i++; i < text.length; i++) {
-        const d = text.charCodeAt(i);
-        if (d === 0x5c) i++;
-        else if (d === 0x22) break;
-      }
+      structure.lastIndex = stringEnd(text, m.index) + 1;
     } else if (c === 0x5b || c === 0x7b) {
       if (++depth > max) max = depth;
-    } else if (c === 0x5d || c === 0x7d) {
+    } else {
       depth--;
     }
   }
   return max;
+}
+
+/** The index of the quote closing the string that opens at `start`, in valid JSON text. */
+function stringEnd(text: string, start: number): number {
+  let end = text.indexOf('"', start + 1);
+  for (;;) {
+    if (end === -1) return text.length; // Unclosed: only in invalid text, which never gets here.
+    // A quote is escaped when an odd number of backslashes precede it.
+    let slashes = 0;
+    while (text.charCodeAt(end - 1 - slashes) === 0x5c) slashes++;
+    if (slashes % 2 === 0) return end;
+    end = text.indexOf('"', end + 1);
+  }
 }
 
 interface Located {

@@ -225,6 +225,66 @@ describe.skipIf(!reachable && !required)(`JetStream bus (${NATS_URL})`, () => {
     }
   });
 
+  it('answers many publishes of one turn of the event loop, each with its own sequence', async () => {
+    const bus = await open(uniquePrefix('burst'));
+    await bus.ensureStream(CHANNEL);
+    const first = await Promise.all(
+      Array.from({ length: 500 }, (_, n) => bus.publish('orders', event(n), `e-${n}`)),
+    );
+    expect(new Set(first.map((r) => r.seq)).size).toBe(500);
+    expect(first.every((r) => !r.duplicate)).toBe(true);
+    // The same ids again, with new ones between them: the repeats are duplicates of the first seqs.
+    const again = await Promise.all(
+      Array.from({ length: 600 }, (_, n) => bus.publish('orders', event(n), `e-${n}`)),
+    );
+    expect(again.slice(0, 500).map((r) => [r.seq, r.duplicate])).toEqual(first.map((r) => [r.seq, true]));
+    expect(again.slice(500).every((r) => !r.duplicate)).toBe(true);
+  });
+
+  it('refuses a publish no stream takes as unavailable, and one nobody answers as a timeout', async () => {
+    const prefix = uniquePrefix('unanswered');
+    const bus = await open(prefix);
+    // No stream for the channel: NATS answers "no responders" at once.
+    const none = await bus.publish('orders', event(1), 'e-1').catch((e: unknown) => e);
+    expect(none).toBeInstanceOf(BusUnavailableError);
+    expect(none).not.toBeInstanceOf(PublishTimeoutError);
+    expect((none as Error).message).toMatch(/no JetStream stream answered/);
+
+    // A plain subscriber on the subjects takes the message and never answers: the publish times out.
+    const { connect } = await import('@nats-io/transport-node');
+    const silent = await connect({ servers: NATS_URL });
+    try {
+      silent.subscribe(`${prefix}.>`, { callback: () => {} });
+      await silent.flush();
+      const waited = Date.now();
+      const unanswered = await bus.publish('orders', event(2), 'e-2').catch((e: unknown) => e);
+      expect(unanswered).toBeInstanceOf(PublishTimeoutError);
+      expect(Date.now() - waited).toBeGreaterThanOrEqual(1_900);
+      expect(Date.now() - waited).toBeLessThan(6_000);
+    } finally {
+      await silent.close();
+    }
+  });
+
+  it('fails publishes still waiting when the bus is closed', async () => {
+    const prefix = uniquePrefix('closing');
+    const bus = await open(prefix);
+    const { connect } = await import('@nats-io/transport-node');
+    const silent = await connect({ servers: NATS_URL });
+    try {
+      silent.subscribe(`${prefix}.>`, { callback: () => {} });
+      await silent.flush();
+      const waiting = bus.publish('orders', event(3), 'e-3').catch((e: unknown) => e);
+      await sleep(100);
+      await bus.close({ force: true });
+      const error = await waiting;
+      expect(error).toBeInstanceOf(BusUnavailableError);
+      expect((error as Error).message).toMatch(/closed/);
+    } finally {
+      await silent.close();
+    }
+  });
+
   describe('with its own nats-server', () => {
     let server: OwnNatsServer | undefined;
 

@@ -1,7 +1,7 @@
 /**
  * The JetStream event bus: one stream per channel, publishes deduplicated by message id, durable
- * pull consumers shared by every hub process. Not wired into `junction serve` yet; see
- * docs/distributed.md for the subject scheme and what remains.
+ * pull consumers shared by every hub process. docs/distributed.md tells how `junction serve` uses
+ * it and the subject scheme.
  */
 import {
   AckPolicy,
@@ -20,7 +20,7 @@ import type { CloudEvent } from '../../core/event.js';
 import { encodeEvent } from './codec.js';
 import { type BusState, type Link, openLink, type StatusListener } from './connection.js';
 import { type BusHandler, type RunningLoop, runLoop } from './consumer.js';
-import { BusClosedError, PublishTimeoutError } from './errors.js';
+import { BusClosedError } from './errors.js';
 import { translate } from './failures.js';
 import {
   bucketSubjects,
@@ -41,6 +41,7 @@ import {
   parseBusOptions,
   parseConsumeOptions,
 } from './options.js';
+import { AckedPublisher } from './publisher.js';
 
 /** What a publish did: the stream sequence, and whether the id had been published already. */
 export interface PublishResult {
@@ -61,6 +62,7 @@ export class JetStreamBus {
   readonly #link: Link;
   readonly #js: JetStreamClient;
   readonly #jsm: JetStreamManager;
+  readonly #publisher: AckedPublisher;
   readonly #loops = new Set<RunningLoop>();
   #closing = false;
 
@@ -69,6 +71,7 @@ export class JetStreamBus {
     this.#link = link;
     this.#jsm = jsm;
     this.#js = jetstream(link.nc, { timeout: options.publishTimeoutMs });
+    this.#publisher = new AckedPublisher(link.nc, options.publishTimeoutMs);
   }
 
   /**
@@ -158,16 +161,8 @@ export class JetStreamBus {
     const subject = eventSubject(this.#options.prefix, channel, event.type, event.partitionkey);
     const { data, headers } = encodeEvent(event);
     for (const [name, value] of Object.entries(meta)) headers.set(name, value);
-    try {
-      const ack = await this.#js.publish(subject, data, {
-        msgID: msgId,
-        headers,
-        timeout: this.#options.publishTimeoutMs,
-      });
-      return { seq: ack.seq, duplicate: ack.duplicate };
-    } catch (error) {
-      throw translate(error, `publish to ${subject} failed`, PublishTimeoutError);
-    }
+    headers.set(MSG_ID_HEADER, msgId);
+    return this.#publisher.publish(subject, data, headers);
   }
 
   /**
@@ -297,6 +292,8 @@ export class JetStreamBus {
   }
 }
 
+/** The header JetStream deduplicates publishes by. */
+const MSG_ID_HEADER = 'Nats-Msg-Id';
 /** JetStream's error code for a stream created again with another configuration. */
 const STREAM_NAME_IN_USE = 10058;
 /** Codes for a durable created again with another configuration (they differ across server versions). */
