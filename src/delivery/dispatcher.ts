@@ -31,7 +31,7 @@ import { asSent, batchReadyAt, batchWebhookId, takeBatch } from './batching.js';
 import { type BreakerOutcome, type Breakers, endpointKey } from './circuit-breaker.js';
 import { Lane, type Queued } from './lane.js';
 import { decideOutcome } from './outcome.js';
-import { TokenBucket } from './rate-limit.js';
+import { SharedTokenBucket, TokenBucket } from './rate-limit.js';
 import { signWebhook } from './signing.js';
 import type { HttpSendResult, HttpSink } from './sinks/http.js';
 
@@ -91,7 +91,7 @@ export interface DispatcherHooks {
 /** A subscription's own limits, with the requests it has in flight. */
 interface SubscriptionGate {
   limit: RateLimit | null;
-  bucket: TokenBucket | null;
+  bucket: TokenBucket | SharedTokenBucket | null;
   active: number;
 }
 
@@ -432,10 +432,31 @@ export class Dispatcher {
         limit !== null &&
         gate.limit.perSecond === limit.perSecond &&
         gate.limit.burst === limit.burst;
-      if (!same) gate.bucket = limit ? new TokenBucket(limit.perSecond, limit.burst) : null;
+      if (!same) gate.bucket = limit ? this.bucket(sub.id, limit) : null;
       gate.limit = limit;
     }
     return gate;
+  }
+
+  /**
+   * A rate limit's bucket: in memory, or in the store when other processes share it, since each
+   * would otherwise send at the full rate. A grant from the store frees the subscription's lanes.
+   */
+  private bucket(subscriptionId: string, limit: RateLimit): TokenBucket | SharedTokenBucket {
+    if (!this.options.shared) return new TokenBucket(limit.perSecond, limit.burst);
+    return new SharedTokenBucket(
+      subscriptionId,
+      limit.perSecond,
+      limit.burst,
+      (key, perSecond, burst, n) => this.store.takeTokens(key, perSecond, burst, n),
+      () => {
+        if (!this.running) return;
+        for (const lane of this.lanes.values()) {
+          if (lane.subscriptionId === subscriptionId) lane.heldUntil = 0;
+        }
+        this.pump();
+      },
+    );
   }
 
   /** Sends the lane's next request if every gate allows; false if one held it back. */

@@ -78,3 +78,80 @@ export class TokenBucket {
     return now;
   }
 }
+
+/** What a shared bucket asks its store for: `EventStore.takeTokens`. */
+export type TakeTokens = (
+  key: string,
+  perSecond: number,
+  burst: number,
+  n: number,
+) => Promise<{ granted: number; waitMs: number }>;
+
+/** How long a lane waits while its gate asks the store, before it looks again by itself. */
+const ASKING_HOLD_MS = 50;
+/** How long granted tokens stay usable: saved up longer, they would add a burst to another process's. */
+const GRANT_TTL_MS = 100;
+/** How long to wait before asking again when the store could not answer. */
+const FAILED_HOLD_MS = 1_000;
+
+/**
+ * A rate limit shared by every process on one store, with TokenBucket's face (`waitMs`,
+ * `tryTake`), so the dispatcher's gate reads the same. The bucket lives in the store; this side
+ * holds the tokens it was last granted, asked for a fiftieth of a second's worth at a time (at
+ * least one, at most the burst), one request at once. `waitMs` starts the request when the hand is
+ * empty and answers a short hold meanwhile; `onGrant` tells the dispatcher when the answer came.
+ * Without it, two processes would each send at the full rate.
+ *
+ * @example
+ * const bucket = new SharedTokenBucket('sub_1', 1, 1, (...a) => store.takeTokens(...a), () => pump())
+ */
+export class SharedTokenBucket {
+  private tokens = 0;
+  private grantedAt = 0;
+  private asking = false;
+  private notBefore = 0;
+
+  constructor(
+    private readonly key: string,
+    private readonly perSecond: number,
+    private readonly burst: number,
+    private readonly take: TakeTokens,
+    private readonly onGrant: () => void,
+    private readonly now: () => number = () => Date.now(),
+  ) {}
+
+  tryTake(): boolean {
+    if (this.waitMs() > 0) return false;
+    this.tokens--;
+    return true;
+  }
+
+  /** 0 with a token in hand; otherwise how long to hold, asking the store if no one is. */
+  waitMs(): number {
+    const now = this.now();
+    if (this.tokens > 0 && now - this.grantedAt > GRANT_TTL_MS) this.tokens = 0;
+    if (this.tokens > 0) return 0;
+    if (!this.asking && now >= this.notBefore) this.ask();
+    return this.asking ? ASKING_HOLD_MS : Math.max(1, this.notBefore - now);
+  }
+
+  private ask(): void {
+    this.asking = true;
+    const n = Math.max(1, Math.min(Math.floor(this.burst), Math.floor(this.perSecond / 50)));
+    this.take(this.key, this.perSecond, this.burst, n)
+      .then(
+        ({ granted, waitMs }) => {
+          this.tokens = granted;
+          this.grantedAt = this.now();
+          this.notBefore = granted > 0 ? 0 : this.grantedAt + waitMs;
+        },
+        () => {
+          this.notBefore = this.now() + FAILED_HOLD_MS;
+        },
+      )
+      .finally(() => {
+        this.asking = false;
+        this.onGrant();
+      });
+  }
+}

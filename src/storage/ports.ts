@@ -348,6 +348,12 @@ export interface Page<T> {
   next: string | null;
 }
 
+/** What `takeTokens` gave: `waitMs` is 0 when tokens were granted. */
+export interface TokenGrant {
+  granted: number;
+  waitMs: number;
+}
+
 /** What another process changed: read it again. */
 export type StoreChange = { kind: 'subscription'; id: string } | { kind: 'contract'; type: string };
 
@@ -467,6 +473,13 @@ export interface EventStore {
    * process holds it; a store only one process uses always grants it.
    */
   claimReplay(id: string): Promise<boolean>;
+  /**
+   * Takes up to `n` tokens (at least 1) from the token bucket `key` (a subscription's rate limit):
+   * `burst` tokens, refilled at `perSecond`, full when first used, and shared by every process on
+   * the store. Resolves with the tokens granted (0 to n) and, when none are, the milliseconds until
+   * one will be. A bucket whose rate or burst changed keeps its schedule under the new settings.
+   */
+  takeTokens(key: string, perSecond: number, burst: number, n: number): Promise<TokenGrant>;
 
   /**
    * Registers a schema as the type's next version and saves the type's settings with it, recording

@@ -145,3 +145,31 @@ export function attemptChange(result: AttemptResult): AttemptChange {
     conversion: result.conversion ? JSON.stringify(result.conversion) : null,
   };
 }
+
+/**
+ * A take from a token bucket kept as GCRA keeps it: `tat`, when the bucket will be full again
+ * (epoch ms; at or before `now` when it is full). Up to `n` tokens are granted while the bucket
+ * would still not be over `burst` tokens in debt; with none granted, `waitMs` is when one will be.
+ * The PostgreSQL store runs the same arithmetic in SQL (postgres/limits.ts).
+ *
+ * @example takeFromBucket(undefined, 1_000, 1, 1, 1) // { tat: 2_000, granted: 1, waitMs: 0 }
+ */
+export function takeFromBucket(
+  tat: number | undefined,
+  now: number,
+  perSecond: number,
+  burst: number,
+  n: number,
+): { tat: number; granted: number; waitMs: number } {
+  const interval = 1000 / perSecond;
+  const base = Math.max(tat ?? now, now);
+  // Tokens left: how far `base` is from `burst` intervals ahead of now, in whole intervals. The
+  // slack absorbs rounding, so a caller that waited exactly `waitMs` gets its token.
+  const left = Math.floor((burst * interval - (base - now)) / interval + 1e-9);
+  const granted = Math.max(0, Math.min(n, left));
+  return {
+    tat: base + granted * interval,
+    granted,
+    waitMs: granted > 0 ? 0 : Math.max(0, base + interval - burst * interval - now),
+  };
+}

@@ -1691,6 +1691,44 @@ function storePortSuite(backend: Backend): void {
     });
   });
 
+  describe('rate limits', () => {
+    it('grants a full bucket at once, then nothing, with the wait for the next token', async () => {
+      // 2 per second, burst 3: three now, then one every 500 ms.
+      expect(await store.takeTokens('sub_rl', 2, 3, 5)).toEqual({ granted: 3, waitMs: 0 });
+      const empty = await store.takeTokens('sub_rl', 2, 3, 1);
+      expect(empty.granted).toBe(0);
+      expect(empty.waitMs).toBeGreaterThan(400);
+      expect(empty.waitMs).toBeLessThanOrEqual(500);
+      await sleep(empty.waitMs + 5);
+      expect(await store.takeTokens('sub_rl', 2, 3, 5)).toEqual({ granted: 1, waitMs: 0 });
+    });
+
+    it('keeps a bucket per key, and grants at least one token when asked for none', async () => {
+      expect((await store.takeTokens('sub_x', 1, 1, 0)).granted).toBe(1);
+      expect((await store.takeTokens('sub_x', 1, 1, 1)).granted).toBe(0);
+      expect((await store.takeTokens('sub_y', 1, 1, 1)).granted).toBe(1);
+    });
+
+    it('never grants more than the burst plus the rate over a run of concurrent takes', async () => {
+      // 50 per second, burst 5, taken by 20 callers at once for 600 ms.
+      const started = Date.now();
+      let granted = 0;
+      await Promise.all(
+        Array.from({ length: 20 }, async () => {
+          while (Date.now() - started < 600) {
+            const take = await store.takeTokens('sub_busy', 50, 5, 2);
+            granted += take.granted;
+            if (take.granted === 0) await sleep(Math.max(1, take.waitMs));
+          }
+        }),
+      );
+      const elapsed = (Date.now() - started) / 1000;
+      expect(granted).toBeLessThanOrEqual(5 + Math.ceil(50 * elapsed));
+      // And the callers were not starved: most of the rate was handed out.
+      expect(granted).toBeGreaterThanOrEqual(Math.floor(50 * 0.6 * 0.8));
+    });
+  });
+
   describe('registry', () => {
     const T = 'com.acme.invoice.paid';
     const schemaV1 = { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] };

@@ -11,10 +11,14 @@
 import { createServer } from 'node:http';
 import { listen } from './listen.js';
 
-/** One request answered 2xx: its `webhook-id`, and its `ce-junctionreplay` ('' when it had none). */
+/**
+ * One request answered 2xx: its `webhook-id`, its `ce-junctionreplay` ('' when it had none), and
+ * when it arrived (epoch ms).
+ */
 export interface Receipt {
   webhookId: string;
   replay: string;
+  at: number;
 }
 
 export interface TallySink {
@@ -52,6 +56,7 @@ export async function startTallySink(): Promise<TallySink> {
       receipts.push({
         webhookId: typeof webhookId === 'string' ? webhookId : '',
         replay: typeof replay === 'string' ? replay : '',
+        at: Date.now(),
       });
       res.writeHead(200).end();
     });

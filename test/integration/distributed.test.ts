@@ -205,6 +205,38 @@ describe.skipIf(!reachable && !required)('distributed mode (PostgreSQL + NATS Je
     expect(repeated.slice(0, 10), `${repeated.length} events sent more than once`).toEqual([]);
   }, 90_000);
 
+  it("holds a subscription's rate limit across processes, not per process", async () => {
+    // Without a bus: each process records and sends what it ingests, so both have work at once.
+    const args = await backends('sharedlimit', POSTGRES_URL, null);
+    const a = await hub(args);
+    const b = await hub(args);
+    const at = await sink();
+    const { id } = await a.subscribe({
+      sink: at.url,
+      types: [TYPE],
+      delivery: { rateLimit: { perSecond: 10, burst: 2 } },
+    });
+    await waitFor(
+      async () => (await b.fetch(`/v1/subscriptions/${id}`)).status === 200,
+      10_000,
+      'B to see it',
+    );
+    const ids = Array.from({ length: 40 }, (_, i) => `limit-${i}`);
+    const [first, second] = await Promise.all([
+      publishBatch(a, ids.slice(0, 20)),
+      publishBatch(b, ids.slice(20)),
+    ]);
+    expect([first.status, second.status]).toEqual([202, 202]);
+    await expectDelivered(at, new Set(ids), 30_000);
+    const times = ids.map((x) => at.tally.get(x)![0]!.at).sort((p, q) => p - q);
+    // 40 requests at 10 a second after a burst of 2 take 3.8 s; each process at the full rate
+    // would take half that. A little slack for timers.
+    expect(times.at(-1)! - times[0]!).toBeGreaterThanOrEqual(3_400);
+    // No second holds more than the rate and the burst.
+    const busiest = Math.max(...times.map((t0) => times.filter((t) => t >= t0 && t < t0 + 1_000).length));
+    expect(busiest).toBeLessThanOrEqual(12);
+  }, 60_000);
+
   it('delivers every acknowledged event when one of two processes is killed under load', async () => {
     const args = await backends('kill');
     const a = await hub(args);

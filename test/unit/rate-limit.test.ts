@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { TokenBucket } from '../../src/delivery/rate-limit.js';
+import { SharedTokenBucket, TokenBucket } from '../../src/delivery/rate-limit.js';
+import { takeFromBucket } from '../../src/storage/records.js';
 
 let t: number;
 const clock = () => t;
@@ -181,5 +182,112 @@ describe('TokenBucket', () => {
     for (const burst of [0, 0.5, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
       expect(() => new TokenBucket(1, burst, clock)).toThrow(RangeError);
     }
+  });
+});
+
+describe('takeFromBucket (the store side of a shared limit)', () => {
+  it('grants the burst at once, then one token per interval, with the wait between', () => {
+    let tat: number | undefined;
+    const take = (now: number, n: number) => {
+      const r = takeFromBucket(tat, now, 4, 2, n);
+      tat = r.tat;
+      return [r.granted, r.waitMs];
+    };
+    expect(take(1_000, 5)).toEqual([2, 0]);
+    expect(take(1_000, 1)).toEqual([0, 250]);
+    expect(take(1_100, 1)).toEqual([0, 150]);
+    expect(take(1_250, 3)).toEqual([1, 0]);
+    // Idle for long, the bucket is full again, never fuller.
+    expect(take(60_000, 9)).toEqual([2, 0]);
+  });
+
+  it('holds any sequence of takes to the burst plus the rate', () => {
+    let tat: number | undefined;
+    let granted = 0;
+    let now = 0;
+    for (let i = 0; i < 10_000; i++) {
+      now += (i * 7919) % 13; // irregular steps, 0 to 12 ms
+      const r = takeFromBucket(tat, now, 50, 5, 1 + (i % 4));
+      tat = r.tat;
+      granted += r.granted;
+    }
+    expect(granted).toBeLessThanOrEqual(5 + Math.ceil((now / 1000) * 50));
+    expect(granted).toBeGreaterThanOrEqual(Math.floor((now / 1000) * 50));
+  });
+});
+
+describe('SharedTokenBucket', () => {
+  /** A store that answers when told, recording what it was asked for. */
+  function fakeStore() {
+    const asked: number[] = [];
+    const answers: ((grant: { granted: number; waitMs: number }) => void)[] = [];
+    const take = (_key: string, _perSecond: number, _burst: number, n: number) => {
+      asked.push(n);
+      return new Promise<{ granted: number; waitMs: number }>((resolve) => answers.push(resolve));
+    };
+    return { asked, answers, take };
+  }
+  const settle = () => new Promise((r) => setTimeout(r, 0));
+
+  it('holds while it asks the store, then sends what was granted and asks again', async () => {
+    const store = fakeStore();
+    let grants = 0;
+    const bucket = new SharedTokenBucket('sub_1', 100, 10, store.take, () => grants++, clock);
+    expect(bucket.waitMs()).toBeGreaterThan(0);
+    expect(bucket.tryTake()).toBe(false);
+    expect(store.asked).toEqual([2]); // a fiftieth of a second at 100/s; one request at a time
+    store.answers[0]!({ granted: 2, waitMs: 0 });
+    await settle();
+    expect(grants).toBe(1);
+    expect([bucket.tryTake(), bucket.tryTake(), bucket.tryTake()]).toEqual([true, true, false]);
+    expect(store.asked).toEqual([2, 2]);
+  });
+
+  it('waits as long as the store says when nothing was granted', async () => {
+    const store = fakeStore();
+    const bucket = new SharedTokenBucket('sub_1', 1, 1, store.take, () => {}, clock);
+    bucket.waitMs();
+    store.answers[0]!({ granted: 0, waitMs: 700 });
+    await settle();
+    expect(bucket.waitMs()).toBe(700);
+    t += 699;
+    expect(bucket.waitMs()).toBe(1);
+    expect(store.asked).toHaveLength(1);
+    t += 1;
+    bucket.waitMs();
+    expect(store.asked).toHaveLength(2);
+  });
+
+  it('drops granted tokens not used soon, so they cannot add to a later burst', async () => {
+    const store = fakeStore();
+    const bucket = new SharedTokenBucket('sub_1', 500, 20, store.take, () => {}, clock);
+    bucket.waitMs();
+    store.answers[0]!({ granted: 10, waitMs: 0 });
+    await settle();
+    expect(bucket.tryTake()).toBe(true);
+    t += 1_000;
+    expect(bucket.tryTake()).toBe(false);
+    expect(store.asked).toHaveLength(2);
+  });
+
+  it('waits a second after the store failed, then asks again', async () => {
+    let calls = 0;
+    const bucket = new SharedTokenBucket(
+      'sub_1',
+      1,
+      1,
+      async () => {
+        calls++;
+        throw new Error('store unavailable');
+      },
+      () => {},
+      clock,
+    );
+    bucket.waitMs();
+    await settle();
+    expect(bucket.waitMs()).toBe(1_000);
+    t += 1_000;
+    bucket.waitMs();
+    expect(calls).toBe(2);
   });
 });

@@ -33,6 +33,7 @@ import type {
   StoreChange,
   StoredEvent,
   Subscription,
+  TokenGrant,
 } from '../ports.js';
 import { appendEvents } from './append.js';
 import * as archive from './archive.js';
@@ -41,6 +42,7 @@ import { checkSchemaName, connectionError, DEFAULT_SCHEMA, openClient } from './
 import type { DeadSelector } from './deliveries.js';
 import * as deliveries from './deliveries.js';
 import * as due from './due.js';
+import * as limits from './limits.js';
 import { assertMigrated } from './migrate.js';
 import * as registry from './registry.js';
 import { ChangeFeed } from './watch.js';
@@ -361,6 +363,10 @@ export class PostgresStore implements EventStore {
 
   claimReplay(id: string): Promise<boolean> {
     return this.run(() => archive.claimReplay(this.sql, this.who, id, Date.now()));
+  }
+
+  takeTokens(key: string, perSecond: number, burst: number, n: number): Promise<TokenGrant> {
+    return this.run(() => limits.takeTokens(this.sql, key, perSecond, burst, n));
   }
 
   listReplays(limit: number): Promise<Replay[]> {

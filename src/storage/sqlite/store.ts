@@ -30,6 +30,7 @@ import type {
   SchemaVersion,
   StoredEvent,
   Subscription,
+  TokenGrant,
 } from '../ports.js';
 import {
   attemptChange,
@@ -38,6 +39,7 @@ import {
   iso,
   pendingDelivery,
   type DeliveryRow as StoredDeliveryRow,
+  takeFromBucket,
 } from '../records.js';
 import type { NewEvent } from './write-ops.js';
 import { WriterClient } from './writer-client.js';
@@ -80,6 +82,8 @@ export class SqliteStore implements EventStore {
   private readonly db: Database.Database;
   private closed = false;
   private readonly stmt;
+  /** Rate-limit buckets by key: when each is full again (epoch ms). */
+  private readonly buckets = new Map<string, number>();
 
   constructor(
     path: string,
@@ -501,6 +505,14 @@ export class SqliteStore implements EventStore {
   /** One process uses the file: it runs every replay. */
   async claimReplay(): Promise<boolean> {
     return true;
+  }
+
+  /** One process uses the file, so its buckets live in memory: a restart starts them full. */
+  async takeTokens(key: string, perSecond: number, burst: number, n: number): Promise<TokenGrant> {
+    const now = Date.now();
+    const take = takeFromBucket(this.buckets.get(key), now, perSecond, burst, Math.max(1, n));
+    this.buckets.set(key, take.tat);
+    return { granted: take.granted, waitMs: take.waitMs };
   }
 
   async listReplays(limit: number): Promise<Replay[]> {
