@@ -57,6 +57,11 @@ class ShutdownAbort extends Error {
   override readonly name = 'ShutdownAbort';
 }
 
+/** The reason a send was aborted when its timeout passed. */
+class SendTimeout extends Error {
+  override readonly name = 'SendTimeout';
+}
+
 /** The reason a send was settled by the outer guard because undici never answered. */
 class GuardTimeout extends Error {
   override readonly name = 'GuardTimeout';
@@ -98,7 +103,7 @@ export class HttpSink {
     const own = new AbortController();
     this.live.add(own);
     try {
-      return await this.exchange(req, own.signal, elapsed);
+      return await this.exchange(req, own, elapsed);
     } finally {
       this.live.delete(own);
     }
@@ -106,12 +111,16 @@ export class HttpSink {
 
   private async exchange(
     req: HttpSendRequest,
-    shutdown: AbortSignal,
+    own: AbortController,
     elapsed: () => number,
   ): Promise<HttpSendResult> {
-    const timer = AbortSignal.timeout(req.timeoutMs);
-    const guard = new AbortController();
-    const signal = AbortSignal.any([shutdown, timer, guard.signal]);
+    // One controller per send carries both the timeout and `abortAll`, told apart by their
+    // reasons: AbortSignal.timeout and AbortSignal.any cost 7 % of the hub's CPU at 3,000
+    // deliveries a second, for what one timer does.
+    const timer = setTimeout(
+      () => own.abort(new SendTimeout(`no response within ${req.timeoutMs} ms`)),
+      req.timeoutMs,
+    );
     let res: Dispatcher.ResponseData;
     try {
       // undici 7 leaks a pool slot on every request it refuses while dispatching (a header value
@@ -124,28 +133,28 @@ export class HttpSink {
           headers: req.headers,
           body: req.body,
           dispatcher: this.agent,
-          signal,
+          signal: own.signal,
           headersTimeout: req.timeoutMs,
           bodyTimeout: req.timeoutMs,
         }),
         req.timeoutMs + GUARD_MARGIN_MS,
-        shutdown,
-        guard,
+        own,
       );
     } catch (error) {
-      if (error === shutdown.reason) {
-        const reason = (shutdown.reason as ShutdownAbort).message;
+      if (error instanceof ShutdownAbort) {
         return {
           ok: false,
-          error: `aborted: ${reason}`,
+          error: `aborted: ${error.message}`,
           timedOut: false,
           latencyMs: elapsed(),
           aborted: true,
         };
       }
-      const timedOut = isTimeout(error, timer);
+      const timedOut = isTimeout(error);
       const message = timedOut ? `no response within ${req.timeoutMs} ms` : describe(error);
       return { ok: false, error: message, timedOut, latencyMs: elapsed() };
+    } finally {
+      clearTimeout(timer);
     }
     const excerpt = await readExcerpt(res.body, req.timeoutMs - elapsed());
     return {
@@ -202,34 +211,35 @@ function checkRequest(req: HttpSendRequest): string | undefined {
 
 /**
  * Resolves as `work` does, unless `ms` pass first (rejects with a GuardTimeout and aborts the
- * request) or `shutdown` fires (rejects with its reason at once). A `work` that loses the race is
- * still awaited in the background so that its rejection is handled and its body released.
+ * request) or the send is aborted (rejects with the abort's reason at once: a timeout or a
+ * shutdown). A `work` that loses the race is still awaited in the background so that its
+ * rejection is handled and its body released.
  */
 function settleWithin(
   work: Promise<Dispatcher.ResponseData>,
   ms: number,
-  shutdown: AbortSignal,
-  guard: AbortController,
+  own: AbortController,
 ): Promise<Dispatcher.ResponseData> {
+  const signal = own.signal;
   return new Promise((resolve, reject) => {
     let settled = false;
     const finish = () => {
       settled = true;
       clearTimeout(timer);
-      shutdown.removeEventListener('abort', onShutdown);
+      signal.removeEventListener('abort', onAbort);
     };
     const timer = setTimeout(() => {
       finish();
       const reason = new GuardTimeout(`no response within ${ms} ms`);
-      guard.abort(reason);
+      own.abort(reason);
       reject(reason);
     }, ms);
-    const onShutdown = () => {
+    const onAbort = () => {
       finish();
-      reject(shutdown.reason);
+      reject(signal.reason);
     };
-    if (shutdown.aborted) onShutdown();
-    else shutdown.addEventListener('abort', onShutdown, { once: true });
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
     work.then(
       (res) => {
         if (!settled) {
@@ -247,9 +257,8 @@ function settleWithin(
   });
 }
 
-function isTimeout(error: unknown, timer: AbortSignal): boolean {
-  if (error instanceof GuardTimeout) return true;
-  if (timer.aborted && error === timer.reason) return true;
+function isTimeout(error: unknown): boolean {
+  if (error instanceof GuardTimeout || error instanceof SendTimeout) return true;
   const code = (error as { code?: unknown } | null)?.code;
   return code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT';
 }
