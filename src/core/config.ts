@@ -168,6 +168,8 @@ export const DEFAULT_DELIVERY_POLICY: DeliveryPolicy = {
   transform: null,
   allowedRegions: null,
   mode: 'live',
+  preset: null,
+  retryOn: [],
 };
 
 /** Bounds for delivery settings, so a typo cannot make a subscription retry forever or never wait. */
@@ -183,6 +185,8 @@ export const DELIVERY_BOUNDS: Record<
     | 'transform'
     | 'allowedRegions'
     | 'mode'
+    | 'preset'
+    | 'retryOn'
   >,
   [number, number]
 > = {

@@ -75,7 +75,7 @@ export function decideOutcome(
         : `HTTP ${s}: the sink answered with a redirect; point the subscription at the new URL and redrive`,
     };
   }
-  if (s >= 400 && s < 500) {
+  if (s >= 400 && s < 500 && !policy.retryOn.includes(s)) {
     return {
       kind: 'dead',
       attempt: { ...attempt, outcome: 'dead', error: `HTTP ${s}` },

@@ -4,6 +4,7 @@
  * reported at once, each by its JSON pointer.
  */
 
+import { isPresetName, PRESET_NAMES, presetSettings, recognisePreset } from '../adapters/presets.js';
 import { compileExpression } from '../contracts/jsonata-budget.js';
 import {
   BATCH_BOUNDS,
@@ -15,7 +16,6 @@ import {
 } from '../core/config.js';
 import { type FieldError, pointerToken, ValidationError } from '../core/errors.js';
 import type { DeliveryFormat } from '../core/http-binding.js';
-import { presetFor } from '../delivery/sink-presets.js';
 import type {
   BatchPolicy,
   DeliveryPolicy,
@@ -32,6 +32,8 @@ export type SubscriptionInput = Pick<
   'types' | 'filters' | 'sink' | 'protocol' | 'protocolsettings' | 'delivery'
 > & {
   status?: Subscription['status'];
+  /** Set by the hub for subscriptions a REST hook makes; never read from a request. */
+  origin?: Subscription['origin'];
 };
 
 const FORMATS: readonly DeliveryFormat[] = ['binary', 'structured', 'webhook'];
@@ -46,6 +48,8 @@ const SHAPED = [
   'transform',
   'allowedRegions',
   'mode',
+  'preset',
+  'retryOn',
 ];
 const METHODS = ['POST', 'PUT', 'PATCH'];
 const TOP_LEVEL = new Set([
@@ -213,15 +217,21 @@ export function parseSubscriptionInput(body: unknown): SubscriptionInput {
 type Report = (pointer: string, message: string) => void;
 
 /**
- * Reads `delivery`. A sink with a preset (Slack) gets the preset's rate limit when the request has
- * no `rateLimit` key at all; an explicit `"rateLimit": null` turns the limit off.
+ * Reads `delivery`. The preset it names, or the one the sink is recognised by (a Slack or Zapier
+ * URL), fills in the settings the request leaves out; an explicit setting wins, and an explicit
+ * `"rateLimit": null` turns the preset's limit off. `"preset": null` asks for none.
  */
 function parseDelivery(raw: unknown, sink: string, err: Report): DeliveryPolicy {
   const policy: DeliveryPolicy = { ...DEFAULT_DELIVERY_POLICY };
-  const preset = presetFor(sink);
-  if (preset?.rateLimit && !(isObject(raw) && Object.hasOwn(raw, 'rateLimit'))) {
-    policy.rateLimit = preset.rateLimit;
+  const named = isObject(raw) && Object.hasOwn(raw, 'preset') ? raw.preset : undefined;
+  if (named !== undefined && named !== null && !isPresetName(named)) {
+    err(
+      '/delivery/preset',
+      `preset must be one of ${PRESET_NAMES.join(', ')}, or null for none; it is recognised from the sink URL when left out`,
+    );
   }
+  const preset = named === undefined ? recognisePreset(sink) : isPresetName(named) ? named : undefined;
+  if (preset) Object.assign(policy, presetSettings(preset), { preset });
   if (raw === undefined) return policy;
   if (!isObject(raw)) {
     err('/delivery', 'delivery must be an object of delivery settings');
@@ -229,6 +239,12 @@ function parseDelivery(raw: unknown, sink: string, err: Report): DeliveryPolicy 
   }
   for (const [key, value] of Object.entries(raw)) {
     const at = `/delivery/${pointerToken(key)}`;
+    if (key === 'preset') continue;
+    if (key === 'retryOn') {
+      const statuses = parseRetryOn(value, at, err);
+      if (statuses !== undefined) policy.retryOn = statuses;
+      continue;
+    }
     if (key === 'format') {
       if (!FORMATS.includes(value as DeliveryFormat)) err(at, `format must be one of ${FORMATS.join(', ')}`);
       else policy.format = value as DeliveryFormat;
@@ -322,6 +338,26 @@ function parseDelivery(raw: unknown, sink: string, err: Report): DeliveryPolicy 
       "format 'webhook' cannot be batched: a batch is one application/cloudevents-batch+json request; use binary or structured, or remove batch",
     );
   return policy;
+}
+
+/**
+ * Reads `retryOn`: 4xx statuses to retry instead of dead-lettering. 410 (which disables the
+ * subscription) and 429 (always retried, after its Retry-After) are refused: listing them would
+ * not do what it says. Undefined after a problem.
+ */
+function parseRetryOn(value: unknown, at: string, err: Report): number[] | undefined {
+  const ok =
+    Array.isArray(value) &&
+    value.length <= 20 &&
+    value.every((s) => Number.isInteger(s) && s >= 400 && s <= 499 && s !== 410 && s !== 429);
+  if (!ok) {
+    err(
+      at,
+      'retryOn must be an array of up to 20 HTTP statuses from 400 to 499 to retry rather than dead-letter, such as [404] (not 410, which disables the subscription, nor 429, which is always retried)',
+    );
+    return undefined;
+  }
+  return [...new Set(value as number[])].sort((a, b) => a - b);
 }
 
 const isVersion = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 1;
@@ -456,9 +492,11 @@ export function withPolicyDefaults(sub: Subscription): Subscription {
   for (const [key, value] of Object.entries(stored)) {
     if (value !== undefined) (delivery as unknown as Record<string, unknown>)[key] = value;
   }
-  if (stored.rateLimit === undefined) {
-    const preset = presetFor(sub.sink);
-    if (preset?.rateLimit) delivery.rateLimit = preset.rateLimit;
+  // Saved before presets: the recognised one is named, and Slack's limit applies as it did then;
+  // the format and the rest stay as they were saved, so nothing changes under the subscriber.
+  if (stored.preset === undefined) delivery.preset = recognisePreset(sub.sink) ?? null;
+  if (stored.rateLimit === undefined && delivery.preset === 'slack') {
+    delivery.rateLimit = presetSettings('slack').rateLimit ?? null;
   }
   return { ...sub, delivery, failingSince: sub.failingSince ?? null };
 }

@@ -22,6 +22,7 @@ import { expressionRoutes } from './routes/expressions.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { replayRoutes } from './routes/replays.js';
+import { restHookRoutes } from './routes/rest-hooks.js';
 import { schemaRoutes } from './routes/schemas.js';
 import { simulateRoutes } from './routes/simulate.js';
 import { subscriptionRoutes } from './routes/subscriptions.js';
@@ -102,6 +103,7 @@ export function buildApp({ hub, adminKey, logger }: AppOptions): FastifyInstance
     v1.register(catalogRoutes, { hub });
     v1.register(simulateRoutes, { hub });
     v1.register(expressionRoutes, { hub });
+    v1.register(restHookRoutes, { hub });
   });
   return app;
 }

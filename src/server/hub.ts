@@ -173,7 +173,7 @@ export class Hub {
         subscription: (id) => this.subscriptions.get(id),
         channel: (name) => this.channels.get(name) ?? defaultChannel,
         channelsOf: (sub) => this.channels.for(sub.types).map((c) => c.name),
-        disable: (seen, reason) => this.disable(seen, reason),
+        disable: (seen, reason) => this.disable(seen, reason, true),
         verdict: (sub, healthy, at) => this.verdict(sub, healthy, at),
         prepare: (sub, event) => this.preparation.for(sub, event),
         settles: (sub, event, channel) => {
@@ -422,6 +422,7 @@ export class Hub {
       protocol: input.protocol,
       protocolsettings: input.protocolsettings,
       delivery: input.delivery,
+      ...(input.origin ? { origin: input.origin } : {}),
       secrets: [secret],
       failingSince: null,
       createdAt: now,
@@ -462,6 +463,24 @@ export class Hub {
       this.router.load([...this.subscriptions.values()]);
       return current;
     });
+  }
+
+  /** Whether the type is known: registered in the schema registry, or stored at least once. */
+  async knowsType(type: string): Promise<boolean> {
+    if (this.registry.cache.get(type) !== null) return true;
+    if (await this.store.getEventType(type)) return true;
+    return (await this.store.recentEvents(type, 1)).length > 0;
+  }
+
+  /** The latest stored events of a type, newest first. */
+  recentEvents(type: string, limit: number): Promise<StoredEvent[]> {
+    return this.store.recentEvents(type, limit);
+  }
+
+  /** The first of the latest schema's `examples` for the type, or undefined. */
+  exampleData(type: string): unknown {
+    const schema = this.registry.cache.get(type)?.latest.schema as { examples?: unknown } | undefined;
+    return Array.isArray(schema?.examples) ? schema.examples[0] : undefined;
   }
 
   getSubscription(id: string): Subscription {
@@ -553,14 +572,28 @@ export class Hub {
   }
 
   /**
-   * Disables a subscription after a 410, unless it was deleted or changed since `seen`, the
-   * version the attempt was sent with: a 410 from an old URL must not disable the new one.
+   * Disables a subscription after a 410 (`gone`) or a long run of failures, unless it was deleted
+   * or changed since `seen`, the version the attempt was sent with: a 410 from an old URL must not
+   * disable the new one. A REST hook whose target answered 410 is removed instead: its tool has
+   * forgotten it, and would subscribe anew rather than re-enable it.
    */
-  private disable(seen: Subscription, reason: string): Promise<void> {
+  private disable(seen: Subscription, reason: string, gone = false): Promise<void> {
     return this.serially(async () => {
       const sub = this.subscriptions.get(seen.id);
       // Compared by version, not identity: recording failingSince makes a new object, not a new version.
       if (!sub || sub.updatedAt !== seen.updatedAt || sub.status === 'disabled') return;
+      if (gone && sub.origin === 'rest-hook') {
+        this.log.warn({ subscription: sub.id, reason }, 'REST hook removed: its target is gone');
+        await this.store.deleteSubscription(sub.id);
+        this.subscriptions.delete(sub.id);
+        this.router.load([...this.subscriptions.values()]);
+        this.publishOwn('dev.junction.subscription.removed', {
+          subscription: sub.id,
+          sink: redactEndpoint(endpointKey(sub.sink)),
+          reason,
+        });
+        return;
+      }
       this.log.warn({ subscription: sub.id, reason }, 'subscription disabled');
       const disabled: Subscription = {
         ...sub,

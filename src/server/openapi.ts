@@ -2,6 +2,7 @@
  * The API description served at `GET /openapi.json`. Written by hand: routes read their bodies
  * themselves (for errors that name the field), so there are no route schemas to generate it from.
  */
+import { PRESET_NAMES } from '../adapters/presets.js';
 import { COMPATIBILITY_MODES } from '../contracts/compatibility.js';
 import { MAX_SCHEMA_BYTES } from '../contracts/schema-validation.js';
 import { DEFAULT_COMPATIBILITY, DEFAULT_VALIDATION } from '../contracts/type-defaults.js';
@@ -166,6 +167,19 @@ function deliveryPolicySchema() {
         default: 'live',
         description: '`shadow`: matched events are recorded as `shadow` deliveries and never sent',
       },
+      preset: {
+        oneOf: [{ type: 'null' }, { enum: [...PRESET_NAMES] }],
+        description:
+          "A no-code tool's settings for what the request leaves out (format, timeout, rate limit, Slack's message template, retried statuses); see docs/recipes/. Omitted: recognised from the sink's host (hooks.zapier.com, hook.*.make.com, *.app.n8n.cloud, *.logic.azure.com, hooks.slack.com), else null.",
+      },
+      retryOn: {
+        type: 'array',
+        items: { type: 'integer', minimum: 400, maximum: 499, not: { enum: [410, 429] } },
+        maxItems: 20,
+        default: [],
+        description:
+          "4xx statuses retried instead of dead-lettered, such as n8n's 404 while its workflow is inactive",
+      },
       schemaVersion: {
         description:
           "The schema version to receive events in, converted by the type's converters: a number for a subscription of one type, or versions by type. null: as published.",
@@ -179,8 +193,8 @@ function deliveryPolicySchema() {
       rateLimit: {
         description:
           'Requests to the sink per second, with a burst, and at most `concurrency` in flight; throttled ' +
-          'deliveries wait, never drop. null: no limit. Omitted: the sink preset, if any ' +
-          '(hooks.slack.com: 1 per second, burst 1, concurrency 1), else null.',
+          "deliveries wait, never drop. null: no limit. Omitted: the preset's, if any " +
+          '(slack: 1 per second, burst 1, concurrency 1; make: 30; zapier: 50), else null.',
         oneOf: [
           { type: 'null' },
           {
@@ -446,6 +460,62 @@ export function openApiDocument(version: string) {
           summary:
             'Stop a running replay after its current page; the deliveries it made go on. A replay that has ended is returned unchanged.',
           responses: { 200: json(ref('ReplayWithDeliveries')), 404: problem },
+        },
+      },
+      '/v1/rest-hooks': {
+        get: {
+          summary: 'The REST hooks no-code tools have subscribed',
+          responses: { 200: json({ type: 'array', items: ref('RestHook') }) },
+        },
+        post: {
+          summary: "Subscribe a no-code trigger's target URL to one event type (Zapier's REST hook pattern)",
+          description:
+            'Upserts a subscription on (target_url, event), with the preset its URL is recognised by; a repeated ' +
+            'call answers the same id (and makes a disabled one active again). The subscription is stored like ' +
+            'any other and removed when its target answers 410.',
+          requestBody: {
+            required: true,
+            ...json({
+              type: 'object',
+              required: ['target_url', 'event'],
+              additionalProperties: false,
+              properties: {
+                target_url: { type: 'string', format: 'uri', description: 'an http(s) URL' },
+                event: { type: 'string', description: 'a registered type, or one already published' },
+              },
+            }),
+          },
+          responses: {
+            201: {
+              description:
+                'subscribed; `Location: /v1/rest-hooks/{id}`; `secret` only when it was created now',
+              headers: { Location: { schema: { type: 'string' } } },
+              ...json(ref('RestHook')),
+            },
+            400: problem,
+            415: problem,
+          },
+        },
+      },
+      '/v1/rest-hooks/sample': {
+        get: {
+          summary:
+            'Recent events of a type as a REST hook delivers them, for a tool to show the fields to map',
+          description:
+            "Newest first, in the webhook shape `{id, type, source, subject?, timestamp, data}`. With none stored, one made from the latest schema's first `examples` entry; else an empty array.",
+          parameters: [
+            { name: 'event', in: 'query', required: true, schema: { type: 'string' } },
+            { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 10, default: 3 } },
+          ],
+          responses: { 200: json({ type: 'array', items: { type: 'object' } }), 400: problem },
+        },
+      },
+      '/v1/rest-hooks/{id}': {
+        parameters: [idParam],
+        get: { summary: 'One REST hook', responses: { 200: json(ref('RestHook')), 404: problem } },
+        delete: {
+          summary: 'Unsubscribe: remove the REST hook and its subscription',
+          responses: { 204: { description: 'removed' }, 404: problem },
         },
       },
       '/v1/channels': {
@@ -929,6 +999,11 @@ export function openApiDocument(version: string) {
               type: 'object',
               properties: {
                 id: { type: 'string' },
+                origin: {
+                  enum: ['rest-hook'],
+                  description:
+                    'made through /v1/rest-hooks by a no-code tool; removed when its target answers 410',
+                },
                 statusReason: { type: ['string', 'null'] },
                 failingSince: {
                   type: ['string', 'null'],
@@ -941,6 +1016,24 @@ export function openApiDocument(version: string) {
               },
             },
           ],
+        },
+        RestHook: {
+          type: 'object',
+          required: ['id', 'target_url', 'event', 'status', 'createdAt'],
+          properties: {
+            id: {
+              type: 'string',
+              description: 'the subscription id; DELETE /v1/rest-hooks/{id} unsubscribes',
+            },
+            target_url: { type: 'string' },
+            event: { type: 'string' },
+            status: { enum: ['active', 'disabled'] },
+            createdAt: { type: 'string', format: 'date-time' },
+            secret: {
+              type: 'string',
+              description: 'whsec_ signing secret, when the call created the subscription',
+            },
+          },
         },
         DeliveryStatus: {
           enum: DELIVERY_STATUSES,

@@ -77,6 +77,13 @@ export interface DeliveryPolicy {
   allowedRegions: string[] | null;
   /** `shadow`: matched events are recorded as `shadow` deliveries and never sent. */
   mode: 'live' | 'shadow';
+  /**
+   * The no-code tool preset whose settings filled in what the request left out
+   * (src/adapters/presets.ts), or null.
+   */
+  preset: string | null;
+  /** 4xx statuses retried rather than dead-lettered (n8n's 404 while its workflow is inactive). */
+  retryOn: number[];
 }
 
 /** A pinned version: one number for a subscription of one type, or a version per type. */
@@ -95,6 +102,11 @@ export interface Subscription {
   delivery: DeliveryPolicy;
   /** Standard Webhooks secrets, newest first; more than one while a rotation is in progress. */
   secrets: string[];
+  /**
+   * `rest-hook`: made through `/v1/rest-hooks` by a no-code tool, which owns it; the hub removes it
+   * when its target answers 410. Absent for subscriptions made through `/v1/subscriptions`.
+   */
+  origin?: 'rest-hook';
   /** Since when every attempt has failed (no success since), or null. */
   failingSince: string | null;
   createdAt: string;

@@ -99,6 +99,18 @@ describe('decideOutcome', () => {
     }
   });
 
+  it('retries the 4xx statuses a subscription lists in retryOn, and only those', () => {
+    const n8n = { ...policy, retryOn: [404] };
+    const retried = decideOutcome(fresh, n8n, response(404, {}, 'webhook not registered'), at);
+    expect(retried.kind).toBe('retry');
+    expect(retried.attempt).toMatchObject({ status: 404, outcome: 'retry', error: 'HTTP 404' });
+    expect(decideOutcome(fresh, n8n, response(400), at).kind).toBe('dead');
+    const spent = { attempts: 3, budgetAttempts: 3, budgetSince: at.toISOString() };
+    const dead = decideOutcome(spent, n8n, response(404), at);
+    expect(dead.kind).toBe('dead');
+    if (dead.kind === 'dead') expect(dead.reason).toMatch(/gave up after 4 attempts; last: HTTP 404/);
+  });
+
   it('3xx is dead at once, naming the Location to point the subscription at', () => {
     for (const status of [301, 302, 303, 307, 308]) {
       const result = decideOutcome(

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { presetSettings, recognisePreset, SLACK_TEXT_TEMPLATE } from '../../src/adapters/presets.js';
 import { DEFAULT_DELIVERY_POLICY, DELIVERY_BOUNDS } from '../../src/core/config.js';
 import type { FieldError } from '../../src/core/errors.js';
 import { ValidationError } from '../../src/core/errors.js';
-import { presetFor } from '../../src/delivery/sink-presets.js';
 import { parseSubscriptionInput, withPolicyDefaults } from '../../src/routing/subscription-input.js';
 import type { Subscription } from '../../src/storage/ports.js';
 
@@ -536,39 +536,85 @@ describe('parseSubscriptionInput: batch', () => {
   });
 });
 
-describe('sink presets', () => {
+describe('outbound presets', () => {
   const SLACK = 'https://hooks.slack.com/services/T000/B000/XXXX';
   const SLACK_LIMIT = { perSecond: 1, burst: 1, concurrency: 1 };
 
-  it('has a preset for Slack incoming webhooks only', () => {
-    expect(presetFor(SLACK)).toEqual({ rateLimit: SLACK_LIMIT });
-    expect(presetFor('https://HOOKS.SLACK.COM./x')).toEqual({ rateLimit: SLACK_LIMIT });
-    expect(presetFor('https://slack.com/x')).toBeUndefined();
-    expect(presetFor('https://hooks.slack.com.evil.example/x')).toBeUndefined();
-    expect(presetFor(SINK)).toBeUndefined();
-    expect(presetFor('not a url')).toBeUndefined();
+  it('recognises each tool by the host of its webhook URL, and nothing else', () => {
+    expect(recognisePreset(SLACK)).toBe('slack');
+    expect(recognisePreset('https://HOOKS.SLACK.COM./x')).toBe('slack');
+    expect(recognisePreset('https://hooks.zapier.com/hooks/catch/123/abc/')).toBe('zapier');
+    expect(recognisePreset('https://hook.eu1.make.com/abcdef')).toBe('make');
+    expect(recognisePreset('https://hook.integromat.com/abcdef')).toBe('make');
+    expect(recognisePreset('https://acme.app.n8n.cloud/webhook/orders')).toBe('n8n');
+    expect(
+      recognisePreset(
+        'https://prod-12.westeurope.logic.azure.com:443/workflows/x/triggers/manual/paths/invoke',
+      ),
+    ).toBe('power-automate');
+    expect(recognisePreset('https://slack.com/x')).toBeUndefined();
+    expect(recognisePreset('https://hooks.slack.com.evil.example/x')).toBeUndefined();
+    expect(recognisePreset('https://hooks.zapier.com.evil.example/x')).toBeUndefined();
+    expect(recognisePreset(SINK)).toBeUndefined();
+    expect(recognisePreset('not a url')).toBeUndefined();
   });
 
   it('gives a copy each time', () => {
-    const a = presetFor(SLACK)!;
+    const a = presetSettings('slack');
     a.rateLimit!.perSecond = 100;
-    expect(presetFor(SLACK)!.rateLimit!.perSecond).toBe(1);
+    expect(presetSettings('slack').rateLimit!.perSecond).toBe(1);
   });
 
-  it("applies the preset's rate limit when the request has no rateLimit key", () => {
-    expect(parseSubscriptionInput({ sink: SLACK }).delivery.rateLimit).toEqual(SLACK_LIMIT);
+  it('fills in what the request leaves out from the recognised preset, and records it', () => {
+    const slack = parseSubscriptionInput({ sink: SLACK }).delivery;
+    expect(slack).toMatchObject({ preset: 'slack', format: 'binary', transform: SLACK_TEXT_TEMPLATE });
+    expect(slack.rateLimit).toEqual(SLACK_LIMIT);
     expect(parseSubscriptionInput({ sink: SLACK, delivery: { maxAttempts: 3 } }).delivery.rateLimit).toEqual(
       SLACK_LIMIT,
     );
+    const zap = parseSubscriptionInput({ sink: 'https://hooks.zapier.com/hooks/catch/1/a/' }).delivery;
+    expect(zap).toMatchObject({ preset: 'zapier', format: 'webhook', timeoutMs: 30_000 });
+    expect(parseSubscriptionInput({ sink: SINK }).delivery).toMatchObject({ preset: null, format: 'binary' });
   });
 
-  it('lets an explicit rateLimit replace the preset, and null turn it off', () => {
+  it('takes a named preset for any URL (a self-hosted n8n), and null for none', () => {
+    const n8n = parseSubscriptionInput({ sink: SINK, delivery: { preset: 'n8n' } }).delivery;
+    expect(n8n).toMatchObject({ preset: 'n8n', format: 'webhook', timeoutMs: 120_000, retryOn: [404] });
+    const none = parseSubscriptionInput({ sink: SLACK, delivery: { preset: null } }).delivery;
+    expect(none).toMatchObject({ preset: null, format: 'binary', transform: null, rateLimit: null });
+  });
+
+  it('lets an explicit setting replace the preset, and null turn its rate limit off', () => {
     expect(
       parseSubscriptionInput({ sink: SLACK, delivery: { rateLimit: { perSecond: 0.5 } } }).delivery.rateLimit,
     ).toEqual({ perSecond: 0.5, burst: 1, concurrency: null });
     expect(
       parseSubscriptionInput({ sink: SLACK, delivery: { rateLimit: null } }).delivery.rateLimit,
     ).toBeNull();
+    const own = parseSubscriptionInput({ sink: SLACK, delivery: { transform: '{"blocks": []}' } }).delivery;
+    expect(own.transform).toBe('{"blocks": []}');
+    expect(
+      parseSubscriptionInput({ sink: SINK, delivery: { preset: 'n8n', retryOn: [] } }).delivery.retryOn,
+    ).toEqual([]);
+  });
+
+  it('refuses an unknown preset and retryOn statuses it cannot honour, naming the field', () => {
+    const errorsOf = (delivery: unknown) => {
+      try {
+        parseSubscriptionInput({ sink: SINK, delivery });
+        return [];
+      } catch (error) {
+        return (error as ValidationError).errors!.map((e) => e.pointer);
+      }
+    };
+    expect(errorsOf({ preset: 'ifttt' })).toEqual(['/delivery/preset']);
+    expect(errorsOf({ retryOn: [410] })).toEqual(['/delivery/retryOn']);
+    expect(errorsOf({ retryOn: [429] })).toEqual(['/delivery/retryOn']);
+    expect(errorsOf({ retryOn: [500] })).toEqual(['/delivery/retryOn']);
+    expect(errorsOf({ retryOn: '404' })).toEqual(['/delivery/retryOn']);
+    expect(
+      parseSubscriptionInput({ sink: SINK, delivery: { retryOn: [409, 404, 404] } }).delivery.retryOn,
+    ).toEqual([404, 409]);
   });
 });
 
