@@ -146,6 +146,19 @@ describe('buildSubscriptionRequest', () => {
     });
   });
 
+  it('names a preset, and none as null', () => {
+    expect(
+      buildSubscriptionRequest({ sink: 'https://n8n.example.com/webhook/x', preset: 'n8n' }).body,
+    ).toMatchObject({
+      delivery: { preset: 'n8n' },
+    });
+    expect(
+      buildSubscriptionRequest({ sink: 'https://hooks.slack.com/x', preset: 'none' }).body,
+    ).toMatchObject({
+      delivery: { preset: null },
+    });
+  });
+
   it('rejects a sink that is not an http(s) URL', () => {
     expect(() => buildSubscriptionRequest({ sink: 'crm.example.com' })).toThrow(UsageError);
     expect(() => buildSubscriptionRequest({ sink: 'ftp://example.com' })).toThrow(/http or https/);

@@ -1,5 +1,6 @@
 /** `junction sub`: create, list, show, delete subscriptions and show their delivery stats. */
 import { type Command, Option } from 'commander';
+import { PRESET_NAMES } from '../../adapters/presets.js';
 import { type ApiRequest, addClientOptions, type ClientOptions, JunctionClient } from '../client.js';
 import { UsageError } from '../errors.js';
 import { cell, formatCounts, formatTable, json, print } from '../format.js';
@@ -27,6 +28,7 @@ export interface SubscriptionInput {
   maxAttempts?: number | undefined;
   timeoutMs?: number | undefined;
   schemaVersion?: number | undefined;
+  preset?: string | undefined;
 }
 
 /**
@@ -56,6 +58,7 @@ export function buildSubscriptionRequest(input: SubscriptionInput): ApiRequest {
   if (input.maxAttempts !== undefined) delivery.maxAttempts = input.maxAttempts;
   if (input.timeoutMs !== undefined) delivery.timeoutMs = input.timeoutMs;
   if (input.schemaVersion !== undefined) delivery.schemaVersion = input.schemaVersion;
+  if (input.preset !== undefined) delivery.preset = input.preset === 'none' ? null : input.preset;
   if (Object.keys(delivery).length > 0) body.delivery = delivery;
   return { method: 'POST', path: '/v1/subscriptions', body };
 }
@@ -107,6 +110,7 @@ interface AddOptions extends ClientOptions {
   maxAttempts?: number;
   timeoutMs?: number;
   schemaVersion?: number;
+  preset?: string;
   json?: boolean;
 }
 
@@ -136,6 +140,12 @@ function registerAdd(sub: Command): void {
       'receive events converted to this schema version of the (one) --type',
       integer({ min: 1 }),
     )
+    .addOption(
+      new Option(
+        '--preset <name>',
+        "a no-code tool's delivery settings (default: recognised from the sink's host; none for no preset)",
+      ).choices([...PRESET_NAMES, 'none']),
+    )
     .option('--json', 'print the created subscription as JSON');
   addClientOptions(command).addHelpText(
     'after',
@@ -145,8 +155,9 @@ receiver can verify the webhook-signature header.
 
 Examples:
   $ junction sub add --sink https://crm.example.com/hooks/orders --type com.acme.order.created
-  $ junction sub add --sink https://hooks.zapier.com/hooks/catch/1/abc --format webhook \\
-      --filter '{"prefix":{"subject":"orders/"}}' --header x-team=crm --max-attempts 5`,
+  $ junction sub add --sink https://hooks.zapier.com/hooks/catch/1/abc \\
+      --filter '{"prefix":{"subject":"orders/"}}' --header x-team=crm --max-attempts 5
+  $ junction sub add --sink https://n8n.internal.example/webhook/orders --preset n8n`,
   );
   command.action(async (opts: AddOptions) => {
     const request = buildSubscriptionRequest({
@@ -158,6 +169,7 @@ Examples:
       maxAttempts: opts.maxAttempts,
       timeoutMs: opts.timeoutMs,
       schemaVersion: opts.schemaVersion,
+      preset: opts.preset,
     });
     const created = await new JunctionClient(opts).send<Subscription>(request);
     if (opts.json) print(json(created));
