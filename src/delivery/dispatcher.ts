@@ -167,7 +167,10 @@ export class Dispatcher {
       // knows about (it may be retrying); a full lane leaves the rest to its next read.
       if (d.delivery.orderKey !== null || lane.more || lane.size >= this.laneCapacity(lane)) {
         // Once one overflows, later ones follow it through the store, so none overtakes it.
-        if (d.delivery.orderKey === null) lane.more = true;
+        if (d.delivery.orderKey === null) {
+          lane.more = true;
+          lane.leftInStore++;
+        }
         lane.dueBy(now);
         read = true;
         continue;
@@ -350,6 +353,7 @@ export class Dispatcher {
     const room = capacity - lane.size;
     try {
       const from = lane.cursor;
+      const leftBefore = lane.leftInStore;
       const page = await this.store.dueInLanePage(lane, new Date(now), room, lane.inFlight, from);
       for (const d of page.items) {
         // Handed over by ingest while the store was being read.
@@ -361,7 +365,7 @@ export class Dispatcher {
       // Past the end after starting midway: start once more from the beginning, where a delivery
       // may have come due behind the cursor. Past the end from the beginning: the lane is caught up.
       lane.cursor = page.exhausted ? null : page.cursor;
-      lane.more = !page.exhausted || from !== null;
+      lane.more = !page.exhausted || from !== null || lane.leftInStore !== leftBefore;
       if (!lane.more) {
         lane.dueAt =
           (await this.store.nextDueInLane(lane, new Date(now)))?.getTime() ?? Number.POSITIVE_INFINITY;
@@ -546,6 +550,7 @@ export class Dispatcher {
     for (const d of stale) lane.inFlight.delete(d.delivery.id);
     lane.cursor = null;
     lane.more = true;
+    lane.leftInStore++;
     lane.dueBy(Date.now());
     this.soon();
   }

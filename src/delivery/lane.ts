@@ -65,6 +65,13 @@ export class Lane implements LaneKey {
   readonly inFlight = new Set<string>();
   /** The last page read was full: the store may hold more that is due now. */
   more = false;
+  /**
+   * Counts the deliveries left to the store while the lane held others in memory (an overflow, or
+   * a hand-back). A read that began before one of them must not conclude that the store is caught
+   * up: its query may have missed it, and a delivery taken straight into memory next would then
+   * overtake it.
+   */
+  leftInStore = 0;
   /** When the store's next delivery of this lane comes due (epoch ms); Infinity if none is known. */
   dueAt: number;
   /** Where the next read of the store continues, while the lane works through a backlog. */

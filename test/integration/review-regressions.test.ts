@@ -269,10 +269,12 @@ describe('a lane that overflows', () => {
     try {
       // 5 ms between requests: a burst of 100 fills the lane (16 in memory with 151 lanes) and
       // overflows to the store, and the events published right after find the lane with room.
+      // One request at a time, so the sink sees the order they were sent in: two in flight on two
+      // connections may arrive the other way round on a loaded machine.
       const sub = await hub.subscribe({
         sink: sink.url,
         types: [type],
-        delivery: { rateLimit: { perSecond: 200, burst: 1 } },
+        delivery: { rateLimit: { perSecond: 200, burst: 1, concurrency: 1 } },
       });
       const published: string[] = [];
       const burst = Array.from({ length: 100 }, (_, i) => ({ id: `ov-${i}`, source: SOURCE, type }));
