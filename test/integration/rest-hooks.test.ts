@@ -53,7 +53,8 @@ describe('REST hooks (/v1/rest-hooks)', () => {
     const res = await post(h, '/v1/rest-hooks', { target_url: to.url, event: TYPE });
     expect(res.status).toBe(201);
     const created = (await res.json()) as { id: string; secret: string; target_url: string; event: string };
-    expect(res.headers.get('location')).toBe(`/v1/rest-hooks/${created.id}`);
+    expect(res.headers.get('location')).toBe(`${h.url}/v1/rest-hooks/${created.id}`);
+    // The Location is what Power Automate DELETEs to unsubscribe; checked at the end.
     expect(created).toMatchObject({ target_url: to.url, event: TYPE, status: 'active' });
     expect(created.secret).toMatch(/^whsec_/);
 
@@ -88,7 +89,7 @@ describe('REST hooks (/v1/rest-hooks)', () => {
     await h2.publish(order('o-2', 7));
     await waitFor(() => to.received.length === 2, 10_000, 'the delivery after the restart');
 
-    const gone = await h2.fetch(`/v1/rest-hooks/${created.id}`, { method: 'DELETE' });
+    const gone = await h2.fetch(new URL(res.headers.get('location')!).pathname, { method: 'DELETE' });
     expect(gone.status).toBe(204);
     expect((await h2.fetch(`/v1/subscriptions/${created.id}`)).status).toBe(404);
     expect((await h2.fetch(`/v1/rest-hooks/${created.id}`, { method: 'DELETE' })).status).toBe(404);

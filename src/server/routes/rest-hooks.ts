@@ -12,7 +12,8 @@ export const restHookRoutes: FastifyPluginAsync<{ hub: Hub }> = async (app, { hu
   app.post('/v1/rest-hooks', async (request, reply) => {
     const { target, event } = await parseRestHook(readJsonBody(request), hub);
     const view = await subscribeRestHook(hub, target, event);
-    return reply.code(201).header('location', `/v1/rest-hooks/${view.id}`).send(view);
+    // Absolute: Power Automate's webhook triggers DELETE exactly the Location they were given.
+    return reply.code(201).header('location', `${hub.publicUrl}/v1/rest-hooks/${view.id}`).send(view);
   });
 
   app.get('/v1/rest-hooks', async () =>
