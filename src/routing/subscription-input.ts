@@ -16,6 +16,7 @@ import {
 import { type FieldError, pointerToken, ValidationError } from '../core/errors.js';
 import type { DeliveryFormat } from '../core/http-binding.js';
 import { presetFor } from '../delivery/sink-presets.js';
+import { checkBrokerSink, parseBrokerSettings, parseProtocol } from '../delivery/sinks/broker-settings.js';
 import type {
   BatchPolicy,
   DeliveryPolicy,
@@ -98,9 +99,16 @@ export function parseSubscriptionInput(body: unknown): SubscriptionInput {
       err(`/${pointerToken(key)}`, `unknown field '${key}'; Junction's own settings go under 'delivery'`);
   }
 
+  const protocol = parseProtocol(body.protocol, err);
   let sink = '';
   if (typeof body.sink !== 'string' || body.sink === '') {
-    err('/sink', 'sink is required: the http(s) URL to deliver events to');
+    err(
+      '/sink',
+      `sink is required: the ${protocol === 'HTTP' ? 'http(s)' : 'broker'} URL to deliver events to`,
+    );
+  } else if (protocol !== 'HTTP') {
+    sink = body.sink;
+    checkBrokerSink(protocol, sink, err);
   } else {
     sink = body.sink;
     let url: URL | undefined;
@@ -113,15 +121,11 @@ export function parseSubscriptionInput(body: unknown): SubscriptionInput {
       );
     }
     if (url && url.protocol !== 'http:' && url.protocol !== 'https:') {
-      err('/sink', `sink must be an http or https URL, not ${url.protocol}`);
+      err('/sink', `sink must be an http or https URL, not ${url.protocol}; for a broker, set protocol`);
     } else if (url && (url.username || url.password)) {
       err('/sink', 'put credentials in protocolsettings.headers, not in the sink URL');
     }
   }
-
-  const protocol = body.protocol ?? 'HTTP';
-  if (protocol !== 'HTTP')
-    err('/protocol', `protocol ${JSON.stringify(protocol)} is not supported yet; use "HTTP"`);
 
   let types: string[] = [];
   if (body.types !== undefined) {
@@ -141,8 +145,10 @@ export function parseSubscriptionInput(body: unknown): SubscriptionInput {
     if (problems.length === 0) filters = body.filters as Filter[];
   }
 
-  const protocolsettings: Subscription['protocolsettings'] = {};
-  if (body.protocolsettings !== undefined) {
+  let protocolsettings: Subscription['protocolsettings'] = {};
+  if (protocol !== 'HTTP') {
+    protocolsettings = parseBrokerSettings(protocol, body.protocolsettings, err);
+  } else if (body.protocolsettings !== undefined) {
     const ps = body.protocolsettings;
     if (!isObject(ps)) err('/protocolsettings', 'protocolsettings must be an object with headers and method');
     else {
@@ -182,6 +188,7 @@ export function parseSubscriptionInput(body: unknown): SubscriptionInput {
   }
 
   const delivery = parseDelivery(body.delivery, sink, err);
+  if (protocol !== 'HTTP') brokerDelivery(protocol, delivery, body.delivery, err);
   checkPinnedTypes(delivery.schemaVersion, types, err);
 
   let status: Subscription['status'] | undefined;
@@ -203,7 +210,7 @@ export function parseSubscriptionInput(body: unknown): SubscriptionInput {
     types,
     filters,
     sink,
-    protocol: 'HTTP',
+    protocol,
     protocolsettings,
     delivery,
     ...(status ? { status } : {}),
@@ -211,6 +218,30 @@ export function parseSubscriptionInput(body: unknown): SubscriptionInput {
 }
 
 type Report = (pointer: string, message: string) => void;
+
+/**
+ * What a broker sink changes in `delivery`: a message carries one event (no batches), and MQTT
+ * 3.1.1, which has no properties for binary mode, defaults to structured and refuses binary.
+ */
+function brokerDelivery(
+  protocol: Subscription['protocol'],
+  policy: DeliveryPolicy,
+  raw: unknown,
+  err: Report,
+): void {
+  if (policy.batch !== null)
+    err(
+      '/delivery/batch',
+      `batching applies to HTTP sinks; a ${protocol} sink takes one event per message, so remove batch`,
+    );
+  if (protocol !== 'MQTT3') return;
+  if (!(isObject(raw) && raw.format !== undefined)) policy.format = 'structured';
+  else if (policy.format === 'binary')
+    err(
+      '/delivery/format',
+      "MQTT 3.1.1 has no message properties, so it cannot carry binary mode: use 'structured' (the default) or 'webhook', or protocol MQTT5",
+    );
+}
 
 /**
  * Reads `delivery`. A sink with a preset (Slack) gets the preset's rate limit when the request has
