@@ -189,7 +189,9 @@ export class JetStreamSource {
   private async handle(msg: JsMsg): Promise<void> {
     const verdict = await this.intake.take(() => natsToMessage(msg.headers, Buffer.from(msg.data)));
     if (verdict.kind === 'stored') msg.ack();
-    else if (verdict.kind === 'rejected') msg.term(verdict.reason.slice(0, 200));
+    // Without a reason: servers before 2.10.4 do not read `+TERM <reason>` as a term at all, and
+    // leave the message pending. The reason is in the log.
+    else if (verdict.kind === 'rejected') msg.term();
     else msg.nak(NAK_DELAY_MS);
   }
 }
