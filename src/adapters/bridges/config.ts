@@ -129,11 +129,11 @@ export function parseBridges(raw: unknown, where: string, report: (message: stri
     const known = ['name', 'protocol', 'url', 'prefetch', ...KEYS[p]];
     for (const key of Object.keys(spec)) {
       if (!known.includes(key))
-        fail(`${path}.${key} is not a setting of a ${p} bridge; use ${known.join(', ')}`);
+        fail(`${path}.${key} is not a setting of ${p} bridges; use ${known.join(', ')}`);
     }
     if (!isUrlOf(url, SCHEMES[p]))
       fail(
-        `${path}.url must be a ${SCHEMES[p].map((s) => `${s}//`).join(' or ')} URL, got ${show(typeof url === 'string' ? redactPassword(url) : url)}`,
+        `${path}.url must be a URL starting ${SCHEMES[p].map((s) => `${s}//`).join(' or ')}, got ${show(typeof url === 'string' ? redactPassword(url) : url)}`,
       );
     const prefetch = wholeNumber(spec.prefetch, DEFAULT_PREFETCH, `${path}.prefetch`, [1, 65_535], fail);
     const base = { name: name as string, url: url as string, prefetch };
