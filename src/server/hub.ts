@@ -92,7 +92,9 @@ function endpointOf(sub: Subscription): string {
 function redactEndpoint(endpoint: string): string {
   const hash = createHash('sha256').update(endpoint).digest('hex').slice(0, 12);
   try {
-    return `${new URL(endpoint).origin}/…#${hash}`;
+    const url = new URL(endpoint);
+    // Broker URLs (amqp:, mqtt:, nats:) have no WHATWG origin: show scheme and host instead.
+    return `${url.origin === 'null' ? `${url.protocol}//${url.host}` : url.origin}/…#${hash}`;
   } catch {
     return `#${hash}`;
   }
