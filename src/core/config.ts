@@ -2,6 +2,7 @@
  * Every setting of the hub and its default, parsed and checked once at start-up.
  */
 import { readFileSync } from 'node:fs';
+import { type BridgeConfig, parseBridges } from '../adapters/bridges/config.js';
 import type { BatchPolicy, DeliveryPolicy, RateLimit } from '../storage/ports.js';
 
 /**
@@ -101,6 +102,8 @@ export interface HubConfig {
    * take them over (the time its death delays them). Over twice the longest `timeoutMs`.
    */
   leaseMs: number;
+  /** Brokers the hub consumes events from (`docs/bridges.md`); from the config file only. */
+  bridges: BridgeConfig[];
 }
 
 export const DEFAULTS: HubConfig = {
@@ -134,6 +137,7 @@ export const DEFAULTS: HubConfig = {
   busPrefix: 'junction',
   busReplicas: 1,
   leaseMs: 60_000,
+  bridges: [],
 };
 
 /** The channel every type belongs to unless another channel names it. */
@@ -481,6 +485,7 @@ export function parseConfig(options: ConfigOptions, env: NodeJS.ProcessEnv = pro
     busPrefix: String(given('busPrefix').value),
     busReplicas: int('busReplicas', 1, 5),
     leaseMs: int('leaseMs', 1_000),
+    bridges: [],
   };
   if (!LOG_LEVELS.includes(config.logLevel)) {
     report(
@@ -501,6 +506,12 @@ export function parseConfig(options: ConfigOptions, env: NodeJS.ProcessEnv = pro
   );
   const breaker = given('breaker');
   config.breaker = parseBreaker(breaker.value, breaker.where, report);
+  const bridges = given('bridges');
+  config.bridges = parseBridges(
+    bridges.value === DEFAULTS.bridges ? undefined : bridges.value,
+    bridges.where,
+    report,
+  );
 
   if (problems.length === 1) throw new ConfigError(problems[0]!, problems);
   if (problems.length > 1) {

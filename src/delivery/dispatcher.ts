@@ -33,7 +33,8 @@ import { Lane, type Queued } from './lane.js';
 import { decideOutcome } from './outcome.js';
 import { SharedTokenBucket, TokenBucket } from './rate-limit.js';
 import { signWebhook } from './signing.js';
-import type { HttpSendResult, HttpSink } from './sinks/http.js';
+import type { HttpSendResult } from './sinks/http.js';
+import type { DeliverySink } from './sinks/router.js';
 
 export interface DispatcherOptions {
   /** Attempts in flight at once, across all subscriptions. */
@@ -102,7 +103,10 @@ const targets = new WeakMap<Subscription, { endpoint: string; origin: string }>(
 function targetOf(sub: Subscription): { endpoint: string; origin: string } {
   let target = targets.get(sub);
   if (target === undefined) {
-    target = { endpoint: endpointKey(sub.sink), origin: new URL(sub.sink).origin };
+    const url = new URL(sub.sink);
+    // A broker URL (amqp:, mqtt:, nats:) has no origin in WHATWG terms ("null"): use its host.
+    const origin = url.origin === 'null' ? `${url.protocol}//${url.host}` : url.origin;
+    target = { endpoint: endpointKey(sub.sink), origin };
     targets.set(sub, target);
   }
   return target;
@@ -143,7 +147,7 @@ export class Dispatcher {
 
   constructor(
     private readonly store: EventStore,
-    private readonly sink: HttpSink,
+    private readonly sink: DeliverySink,
     private readonly breakers: Breakers,
     private readonly hooks: DispatcherHooks,
     private readonly options: DispatcherOptions,
@@ -728,6 +732,8 @@ export class Dispatcher {
       headers,
       body: message.body,
       timeoutMs: sub.delivery.timeoutMs,
+      protocol: sub.protocol,
+      protocolsettings: sub.protocolsettings,
     });
     // The breaker hears first, so a failure that opens it frees no slot for one more request.
     this.breakers.record(endpoint, breakerOutcome(sent));

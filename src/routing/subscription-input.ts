@@ -16,6 +16,7 @@ import {
 } from '../core/config.js';
 import { type FieldError, pointerToken, ValidationError } from '../core/errors.js';
 import type { DeliveryFormat } from '../core/http-binding.js';
+import { checkBrokerSink, parseBrokerSettings, parseProtocol } from '../delivery/sinks/broker-settings.js';
 import type {
   BatchPolicy,
   DeliveryPolicy,
@@ -102,9 +103,16 @@ export function parseSubscriptionInput(body: unknown): SubscriptionInput {
       err(`/${pointerToken(key)}`, `unknown field '${key}'; Junction's own settings go under 'delivery'`);
   }
 
+  const protocol = parseProtocol(body.protocol, err);
   let sink = '';
   if (typeof body.sink !== 'string' || body.sink === '') {
-    err('/sink', 'sink is required: the http(s) URL to deliver events to');
+    err(
+      '/sink',
+      `sink is required: the ${protocol === 'HTTP' ? 'http(s)' : 'broker'} URL to deliver events to`,
+    );
+  } else if (protocol !== 'HTTP') {
+    sink = body.sink;
+    checkBrokerSink(protocol, sink, err);
   } else {
     sink = body.sink;
     let url: URL | undefined;
@@ -117,15 +125,11 @@ export function parseSubscriptionInput(body: unknown): SubscriptionInput {
       );
     }
     if (url && url.protocol !== 'http:' && url.protocol !== 'https:') {
-      err('/sink', `sink must be an http or https URL, not ${url.protocol}`);
+      err('/sink', `sink must be an http or https URL, not ${url.protocol}; for a broker, set protocol`);
     } else if (url && (url.username || url.password)) {
       err('/sink', 'put credentials in protocolsettings.headers, not in the sink URL');
     }
   }
-
-  const protocol = body.protocol ?? 'HTTP';
-  if (protocol !== 'HTTP')
-    err('/protocol', `protocol ${JSON.stringify(protocol)} is not supported yet; use "HTTP"`);
 
   let types: string[] = [];
   if (body.types !== undefined) {
@@ -145,8 +149,10 @@ export function parseSubscriptionInput(body: unknown): SubscriptionInput {
     if (problems.length === 0) filters = body.filters as Filter[];
   }
 
-  const protocolsettings: Subscription['protocolsettings'] = {};
-  if (body.protocolsettings !== undefined) {
+  let protocolsettings: Subscription['protocolsettings'] = {};
+  if (protocol !== 'HTTP') {
+    protocolsettings = parseBrokerSettings(protocol, body.protocolsettings, err);
+  } else if (body.protocolsettings !== undefined) {
     const ps = body.protocolsettings;
     if (!isObject(ps)) err('/protocolsettings', 'protocolsettings must be an object with headers and method');
     else {
@@ -186,6 +192,7 @@ export function parseSubscriptionInput(body: unknown): SubscriptionInput {
   }
 
   const delivery = parseDelivery(body.delivery, sink, err);
+  if (protocol !== 'HTTP') brokerDelivery(protocol, delivery, body.delivery, err);
   checkPinnedTypes(delivery.schemaVersion, types, err);
 
   let status: Subscription['status'] | undefined;
@@ -207,7 +214,7 @@ export function parseSubscriptionInput(body: unknown): SubscriptionInput {
     types,
     filters,
     sink,
-    protocol: 'HTTP',
+    protocol,
     protocolsettings,
     delivery,
     ...(status ? { status } : {}),
@@ -215,6 +222,32 @@ export function parseSubscriptionInput(body: unknown): SubscriptionInput {
 }
 
 type Report = (pointer: string, message: string) => void;
+
+/**
+ * What a broker sink changes in `delivery`: a message carries one event (no batches), and MQTT
+ * 3.1.1, which has no properties for binary mode, defaults to structured and refuses binary.
+ */
+function brokerDelivery(
+  protocol: Subscription['protocol'],
+  policy: DeliveryPolicy,
+  raw: unknown,
+  err: Report,
+): void {
+  if (policy.batch !== null)
+    err(
+      '/delivery/batch',
+      `batching applies to HTTP sinks; a ${protocol} sink takes one event per message, so remove batch`,
+    );
+  if (policy.preset !== null)
+    err('/delivery/preset', `presets are for no-code tools' HTTP webhooks; a ${protocol} sink takes none`);
+  if (protocol !== 'MQTT3') return;
+  if (!(isObject(raw) && raw.format !== undefined)) policy.format = 'structured';
+  else if (policy.format === 'binary')
+    err(
+      '/delivery/format',
+      "MQTT 3.1.1 has no message properties, so it cannot carry binary mode: use 'structured' (the default) or 'webhook', or protocol MQTT5",
+    );
+}
 
 /**
  * Reads `delivery`. The preset it names, or the one the sink is recognised by (a Slack or Zapier

@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
+import { Bridges } from '../adapters/bridges/index.js';
 import { Converters } from '../contracts/conversion.js';
 import { IngestCheck, type IngestWarning } from '../contracts/ingest-check.js';
 import { SchemaRegistry } from '../contracts/registry.js';
@@ -20,7 +21,9 @@ import { newId, newSecret } from '../core/ids.js';
 import { Breakers, type BreakerTransition, endpointKey } from '../delivery/circuit-breaker.js';
 import { Dispatcher } from '../delivery/dispatcher.js';
 import { Replayer, type ReplayInput } from '../delivery/replay.js';
+import { redactSink, restorePassword } from '../delivery/sinks/broker-settings.js';
 import { HttpSink } from '../delivery/sinks/http.js';
+import { SinkRouter } from '../delivery/sinks/router.js';
 import { Metrics } from '../observability/metrics.js';
 import { Channels } from '../routing/channels.js';
 import { Preparation } from '../routing/preparation.js';
@@ -56,12 +59,12 @@ export interface HubDeps {
   bus?: JetStreamBus;
 }
 
-/** A subscription as the API shows it: never its secrets. */
+/** A subscription as the API shows it: never its secrets, nor a broker sink's password. */
 export type PublicSubscription = Omit<Subscription, 'secrets'>;
 
 export function toPublic(sub: Subscription): PublicSubscription {
   const { secrets: _secrets, ...rest } = sub;
-  return rest;
+  return { ...rest, sink: redactSink(sub.sink) };
 }
 
 /**
@@ -89,7 +92,9 @@ function endpointOf(sub: Subscription): string {
 function redactEndpoint(endpoint: string): string {
   const hash = createHash('sha256').update(endpoint).digest('hex').slice(0, 12);
   try {
-    return `${new URL(endpoint).origin}/…#${hash}`;
+    const url = new URL(endpoint);
+    // Broker URLs (amqp:, mqtt:, nats:) have no WHATWG origin: show scheme and host instead.
+    return `${url.origin === 'null' ? `${url.protocol}//${url.host}` : url.origin}/…#${hash}`;
   } catch {
     return `#${hash}`;
   }
@@ -99,7 +104,9 @@ export class Hub {
   private readonly subscriptions = new Map<string, Subscription>();
   private changes: Promise<unknown> = Promise.resolve();
   private readonly router = new Router();
-  private readonly sink: HttpSink;
+  private readonly sink: SinkRouter;
+  /** Sources on brokers (AMQP, MQTT, NATS), taking events in as `POST /v1/events` does. */
+  private readonly bridges: Bridges;
   readonly channels: Channels;
   readonly breakers: Breakers;
   readonly dispatcher: Dispatcher;
@@ -163,7 +170,10 @@ export class Hub {
       this.intake = new StoreIntake(store);
     }
     this.breakers = new Breakers(config.breaker, (t) => this.onBreaker(t));
-    this.sink = new HttpSink({ connectionsPerOrigin: config.connectionsPerOrigin });
+    this.sink = new SinkRouter(
+      new HttpSink({ connectionsPerOrigin: config.connectionsPerOrigin }),
+      log.child({ component: 'sink' }),
+    );
     const defaultChannel = this.channels.of('');
     this.dispatcher = new Dispatcher(
       store,
@@ -213,6 +223,15 @@ export class Hub {
       },
       log.child({ component: 'replay' }),
     );
+    this.bridges = new Bridges(
+      config.bridges,
+      {
+        ingest: async (events) => (await this.ingest(events)).results,
+        limits: config,
+        registry: this.metrics.registry,
+      },
+      log.child({ component: 'bridges' }),
+    );
   }
 
   /**
@@ -249,6 +268,7 @@ export class Hub {
       );
       this.resumeTimer.unref();
     }
+    await this.bridges.start();
   }
 
   /**
@@ -444,6 +464,7 @@ export class Hub {
     const subscription: Subscription = {
       ...current,
       ...input,
+      sink: restorePassword(input.sink, current.sink),
       status,
       statusReason: status === 'active' ? null : current.statusReason,
       updatedAt: new Date().toISOString(),
@@ -561,6 +582,8 @@ export class Hub {
     if (this.resumeTimer) clearInterval(this.resumeTimer);
     this.unwatch();
     try {
+      // First, while the store is open: what the bridges are ingesting is stored and acknowledged.
+      await this.bridges.stop();
       await this.recorder?.stop();
       await this.replays.stop();
       await this.dispatcher.stop();

@@ -972,8 +972,17 @@ export function openApiDocument(version: string) {
           type: 'object',
           required: ['sink'],
           properties: {
-            sink: { type: 'string', format: 'uri', description: 'http(s) URL' },
-            protocol: { const: 'HTTP' },
+            sink: {
+              type: 'string',
+              format: 'uri',
+              description:
+                'http(s) URL; for a broker amqp(s)://, mqtt(s)://, ws(s)://, nats:// (credentials allowed, shown as ***)',
+            },
+            protocol: {
+              enum: ['HTTP', 'AMQP', 'MQTT', 'MQTT3', 'MQTT5', 'NATS'],
+              default: 'HTTP',
+              description: 'MQTT is MQTT5; see docs/bridges.md',
+            },
             types: { type: 'array', items: { type: 'string' } },
             filters: {
               type: 'array',
@@ -983,9 +992,22 @@ export function openApiDocument(version: string) {
             },
             protocolsettings: {
               type: 'object',
+              description:
+                "The protocol's settings: HTTP headers, method; AMQP exchange, routingkey, persistent, mandatory; MQTT topicname, qos, retain, expiry, userproperties; NATS subject, jetstream",
               properties: {
                 headers: { type: 'object', additionalProperties: { type: 'string' } },
                 method: { enum: ['POST', 'PUT', 'PATCH'] },
+                exchange: { type: 'string' },
+                routingkey: { type: 'string' },
+                persistent: { type: 'boolean', default: true },
+                mandatory: { type: 'boolean', default: true },
+                topicname: { type: 'string' },
+                qos: { enum: [0, 1, 2], default: 1 },
+                retain: { type: 'boolean', default: false },
+                expiry: { type: 'integer', minimum: 1 },
+                userproperties: { type: 'object', additionalProperties: { type: 'string' } },
+                subject: { type: 'string' },
+                jetstream: { type: 'boolean', default: false },
               },
             },
             delivery: ref('DeliveryPolicy'),

@@ -89,6 +89,29 @@ export interface DeliveryPolicy {
 /** A pinned version: one number for a subscription of one type, or a version per type. */
 export type SchemaPin = number | Record<string, number>;
 
+/** How a subscription's sink is reached: the Subscriptions API's protocol names. */
+export type SinkProtocol = 'HTTP' | 'AMQP' | 'MQTT3' | 'MQTT5' | 'NATS';
+
+/**
+ * The settings of a sink's protocol: `headers` and `method` for HTTP, the rest for the brokers
+ * (`docs/bridges.md`); only those of the subscription's protocol are ever set.
+ */
+export interface ProtocolSettings {
+  headers?: Record<string, string>;
+  method?: string;
+  exchange?: string;
+  routingkey?: string;
+  persistent?: boolean;
+  mandatory?: boolean;
+  topicname?: string;
+  qos?: 0 | 1 | 2;
+  retain?: boolean;
+  expiry?: number;
+  userproperties?: Record<string, string>;
+  subject?: string;
+  jetstream?: boolean;
+}
+
 export interface Subscription {
   id: string;
   status: SubscriptionStatus;
@@ -97,8 +120,8 @@ export interface Subscription {
   types: string[];
   filters: Filter[];
   sink: string;
-  protocol: 'HTTP';
-  protocolsettings: { headers?: Record<string, string>; method?: string };
+  protocol: SinkProtocol;
+  protocolsettings: ProtocolSettings;
   delivery: DeliveryPolicy;
   /** Standard Webhooks secrets, newest first; more than one while a rotation is in progress. */
   secrets: string[];

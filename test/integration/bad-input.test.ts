@@ -722,7 +722,8 @@ const subscriptionCases: SubscriptionCase[] = [
     status: 400,
     pointer: '/protocolsettings/method',
   },
-  { name: 'protocol MQTT', body: sub({ protocol: 'MQTT' }), status: 400, pointer: '/protocol' },
+  { name: 'protocol KAFKA', body: sub({ protocol: 'KAFKA' }), status: 400, pointer: '/protocol' },
+  { name: 'protocol MQTT to an http sink', body: sub({ protocol: 'MQTT' }), status: 400, pointer: '/sink' },
   { name: 'types not an array', body: sub({ types: 'a' }), status: 400, pointer: '/types' },
   { name: 'empty type', body: sub({ types: ['a', ''] }), status: 400, pointer: '/types/1' },
   {

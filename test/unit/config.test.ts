@@ -97,6 +97,7 @@ describe('parseConfig: sources and precedence', () => {
       ...settings,
       channels: [{ ...DEFAULT_CHANNEL, concurrency: 8 }],
       breaker: DEFAULTS.breaker,
+      bridges: [],
     });
   });
 
