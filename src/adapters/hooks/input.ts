@@ -254,7 +254,10 @@ export function parseHookInput(body: unknown): HookInput {
   const typeHeader = headerName(body.typeHeader, '/typeHeader', err);
   if (paths.typeField !== null && typeHeader !== null)
     err('/typeHeader', 'give typeField or typeHeader, not both');
-  if (type === null && paths.typeField === null && typeHeader === null) {
+  // A typeField given but malformed is already reported; the type would come from it.
+  const typeGiven =
+    type !== null || typeHeader !== null || (body.typeField !== undefined && body.typeField !== null);
+  if (!typeGiven) {
     err(
       '/type',
       'type is required: a fixed event type, or typeField/typeHeader to read it from each request',
