@@ -2,6 +2,7 @@
  * The API description served at `GET /openapi.json`. Written by hand: routes read their bodies
  * themselves (for errors that name the field), so there are no route schemas to generate it from.
  */
+import { hookPaths, hookSchemas, hookSecuritySchemes } from '../adapters/hooks/openapi.js';
 import { COMPATIBILITY_MODES } from '../contracts/compatibility.js';
 import { MAX_SCHEMA_BYTES } from '../contracts/schema-validation.js';
 import { DEFAULT_COMPATIBILITY, DEFAULT_VALIDATION } from '../contracts/type-defaults.js';
@@ -387,6 +388,7 @@ export function openApiDocument(version: string) {
           responses: { 200: json(ref('SubscriptionStats')), 404: problem },
         },
       },
+      ...hookPaths,
       '/v1/dead-letters': {
         get: {
           summary: 'Dead letters, optionally of one subscription',
@@ -789,7 +791,7 @@ export function openApiDocument(version: string) {
       },
     },
     components: {
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, ...hookSecuritySchemes },
       responses: {
         Problem: {
           description: 'RFC 9457 problem details',
@@ -797,6 +799,7 @@ export function openApiDocument(version: string) {
         },
       },
       schemas: {
+        ...hookSchemas,
         Problem: {
           type: 'object',
           required: ['type', 'title', 'status', 'detail'],
