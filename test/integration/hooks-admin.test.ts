@@ -5,6 +5,7 @@
  */
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
 import { type HubProcess, startHub } from '../helpers/server.js';
 
 let hub: HubProcess;
@@ -123,6 +124,25 @@ describe('hook admin API', () => {
     expect((await send(second.url)).status).toBe(202);
     const refused = await hub.fetch(`/v1/hooks/${hook.id}/rotate`, json('POST', { graceSeconds: -1 }));
     expect(refused.status).toBe(400);
+  });
+
+  it('is managed from the CLI: create prints the URL, list, rotate and delete', async () => {
+    const env = { JUNCTION_URL: hub.url, JUNCTION_KEY: hub.key };
+    const created = await runCli(
+      ['hook', 'create', '--preset', 'ifttt', '--type', 'cli.made', '--name', 'From CLI', '--json'],
+      env,
+    );
+    expect(created.code, created.stderr).toBe(0);
+    const hook = JSON.parse(created.stdout) as { id: string; url: string };
+    expect((await send(hook.url)).status).toBe(200);
+    const listed = await runCli(['hook', 'list'], env);
+    expect(listed.stdout).toMatch(new RegExp(`${hook.id}\\s+ifttt\\s+active\\s+cli.made\\s+From CLI`));
+    const rotated = await runCli(['hook', 'rotate', hook.id, '--json'], env);
+    expect((await send((JSON.parse(rotated.stdout) as { url: string }).url)).status).toBe(200);
+    expect((await runCli(['hook', 'delete', hook.id], env)).stdout).toBe(`deleted ${hook.id}\n`);
+    const missing = await runCli(['hook', 'get', hook.id], env);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/Not found \(HTTP 404\)/);
   });
 
   it('keeps hooks across a restart, with their duplicates', async () => {
