@@ -7,6 +7,7 @@ import { registerDlq } from './commands/dlq.js';
 import { registerEndpoints } from './commands/endpoints.js';
 import { registerEvents } from './commands/events.js';
 import { registerFilter } from './commands/filter.js';
+import { registerHook } from './commands/hook.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerPublish } from './commands/publish.js';
 import { registerReplay } from './commands/replay.js';
@@ -46,6 +47,7 @@ export function createProgram(): Command {
   registerFilter(program);
   registerChannels(program);
   registerEndpoints(program);
+  registerHook(program);
   program.addHelpText(
     'after',
     `

@@ -20,6 +20,7 @@ import { deadLetterRoutes } from './routes/dead-letters.js';
 import { eventRoutes } from './routes/events.js';
 import { expressionRoutes } from './routes/expressions.js';
 import { healthRoutes } from './routes/health.js';
+import { hookAdminRoutes, hookIngestRoutes, hookServices } from './routes/hooks.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { replayRoutes } from './routes/replays.js';
 import { restHookRoutes } from './routes/rest-hooks.js';
@@ -77,6 +78,9 @@ export function buildApp({ hub, adminKey, logger }: AppOptions): FastifyInstance
   );
 
   app.register(healthRoutes, { hub });
+  // Hooks are posted to by no-code tools holding the hook's own secret, not an API key: outside /v1's auth.
+  const hooks = hookServices(hub);
+  app.register(hookIngestRoutes, { hub, hooks });
   // Every /v1 route (and /metrics) lives in this plugin, whose hook authenticates each of its requests. Deciding
   // by the matched route, not by the raw URL, is what keeps /%761/... from slipping past.
   const keyMatches = keyChecker(adminKey);
@@ -104,6 +108,7 @@ export function buildApp({ hub, adminKey, logger }: AppOptions): FastifyInstance
     v1.register(simulateRoutes, { hub });
     v1.register(expressionRoutes, { hub });
     v1.register(restHookRoutes, { hub });
+    v1.register(hookAdminRoutes, { hub, hooks });
   });
   return app;
 }

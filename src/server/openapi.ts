@@ -2,6 +2,8 @@
  * The API description served at `GET /openapi.json`. Written by hand: routes read their bodies
  * themselves (for errors that name the field), so there are no route schemas to generate it from.
  */
+
+import { hookPaths, hookSchemas, hookSecuritySchemes } from '../adapters/hooks/openapi.js';
 import { PRESET_NAMES } from '../adapters/presets.js';
 import { COMPATIBILITY_MODES } from '../contracts/compatibility.js';
 import { MAX_SCHEMA_BYTES } from '../contracts/schema-validation.js';
@@ -401,6 +403,7 @@ export function openApiDocument(version: string) {
           responses: { 200: json(ref('SubscriptionStats')), 404: problem },
         },
       },
+      ...hookPaths,
       '/v1/dead-letters': {
         get: {
           summary: 'Dead letters, optionally of one subscription',
@@ -859,7 +862,7 @@ export function openApiDocument(version: string) {
       },
     },
     components: {
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, ...hookSecuritySchemes },
       responses: {
         Problem: {
           description: 'RFC 9457 problem details',
@@ -867,6 +870,7 @@ export function openApiDocument(version: string) {
         },
       },
       schemas: {
+        ...hookSchemas,
         Problem: {
           type: 'object',
           required: ['type', 'title', 'status', 'detail'],

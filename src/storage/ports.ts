@@ -383,6 +383,75 @@ export interface Page<T> {
   next: string | null;
 }
 
+/** The no-code tools an inbound hook adapts to, and `signed` for a service that signs with an HMAC. */
+export const HOOK_PRESETS = [
+  'generic',
+  'zapier',
+  'make',
+  'n8n',
+  'power-automate',
+  'airtable',
+  'ifttt',
+  'signed',
+] as const;
+
+export type HookPreset = (typeof HOOK_PRESETS)[number];
+
+/**
+ * How a signed hook's sender signs: an HMAC of the body (or of a payload made from a timestamp and
+ * the body) in a header, Stripe's `t=…,v1=…`, or Standard Webhooks' `webhook-signature`.
+ */
+export interface HookSigning {
+  scheme: 'hmac' | 'stripe' | 'standard-webhooks';
+  /** The shared secret, kept as given: it is needed to verify. */
+  secret: string;
+  /** For `hmac`: the header holding the signature. */
+  header: string;
+  algorithm: 'sha1' | 'sha256' | 'sha512';
+  encoding: 'hex' | 'base64';
+  /** Text before the signature in the header, such as `sha256=`. */
+  prefix: string;
+  /** For `hmac`: the header holding the Unix time of signing, or null when none is signed. */
+  timestampHeader: string | null;
+  /** For `hmac`: what is signed, `{body}` and optionally `{timestamp}` in it (`v0:{timestamp}:{body}`). */
+  payload: string;
+  /** A timestamp further than this from the hub's clock is refused (replay protection). */
+  toleranceSeconds: number;
+}
+
+/** An inbound hook: a URL a no-code tool posts to, and how its requests become CloudEvents. */
+export interface Hook {
+  id: string;
+  name: string | null;
+  preset: HookPreset;
+  status: 'active' | 'disabled';
+  /** The event type, or the fallback when `typeField`/`typeHeader` is absent from a request. */
+  type: string | null;
+  typeField: string | null;
+  typeHeader: string | null;
+  /** Put before a type read from a field or header (`com.github.` before `push`). */
+  typePrefix: string;
+  source: string;
+  subjectField: string | null;
+  partitionKeyField: string | null;
+  idField: string | null;
+  idHeader: string | null;
+  /** A JSONata expression that makes the event's data from the body, or null for the body as is. */
+  mapping: string | null;
+  signing: HookSigning | null;
+  /** Airtable's `macSecretBase64`, kept to verify `X-Airtable-Content-MAC`. */
+  macSecret: string | null;
+  /** The largest body taken, in bytes. */
+  maxBodyBytes: number;
+  /** sha256 (hex) of the URL secret; the secret itself is never stored. */
+  secretHash: string;
+  /** After a rotation with a grace period: the previous secret's hash, and until when it works. */
+  previousSecretHash: string | null;
+  previousSecretExpiresAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
 /** What `takeTokens` gave: `waitMs` is 0 when tokens were granted. */
 export interface TokenGrant {
   granted: number;
@@ -561,6 +630,14 @@ export interface EventStore {
   ): Promise<boolean>;
   /** A type's converters, by `from` then `to`. */
   converters(type: string): Promise<SchemaConverter[]>;
+
+  /** Creates or replaces an inbound hook. */
+  saveHook(hook: Hook): Promise<void>;
+  getHook(id: string): Promise<Hook | undefined>;
+  /** Every hook, by id (so in order of creation). */
+  listHooks(): Promise<Hook[]>;
+  /** Deletes a hook. False if there was none. */
+  deleteHook(id: string): Promise<boolean>;
 
   /** Checks that the store answers, for `/readyz`, and when `healthy()` says it did not. */
   ping(): Promise<boolean>;

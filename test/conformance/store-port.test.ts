@@ -27,6 +27,7 @@ import {
   type EventContract,
   type EventStore,
   type EventType,
+  type Hook,
   type Lane,
   MAX_REDRIVE_PER_CALL,
   type Replay,
@@ -1950,6 +1951,81 @@ function storePortSuite(backend: Backend): void {
         expect(ms(c.at)).toBeLessThanOrEqual(Date.now());
       }
       expect((await store.contractChanges('com.acme.other')).map((c) => c.actor)).toEqual(['zoe']);
+    });
+  });
+
+  describe('hooks', () => {
+    function hook(id: string, extra: Partial<Hook> = {}): Hook {
+      return {
+        id,
+        name: 'Orders from Zapier',
+        preset: 'zapier',
+        status: 'active',
+        type: 'com.acme.order.created',
+        typeField: null,
+        typeHeader: null,
+        typePrefix: '',
+        source: `/hooks/${id}`,
+        subjectField: 'order.id',
+        partitionKeyField: null,
+        idField: null,
+        idHeader: 'Idempotency-Key',
+        mapping: '{ "total": amount * 2, "naïve": "✓" }',
+        signing: null,
+        macSecret: null,
+        maxBodyBytes: 1_048_576,
+        secretHash: 'a'.repeat(64),
+        previousSecretHash: null,
+        previousSecretExpiresAt: null,
+        createdAt: '2024-01-01T00:00:00.000Z',
+        updatedAt: '2024-01-01T00:00:00.000Z',
+        ...extra,
+      };
+    }
+
+    it('saves, reads, lists in id order and replaces a hook exactly', async () => {
+      const signed = hook('hook_b', {
+        preset: 'signed',
+        signing: {
+          scheme: 'hmac',
+          secret: 'shh',
+          header: 'X-Hub-Signature-256',
+          algorithm: 'sha256',
+          encoding: 'hex',
+          prefix: 'sha256=',
+          timestampHeader: null,
+          payload: '{body}',
+          toleranceSeconds: 300,
+        },
+      });
+      await store.saveHook(signed);
+      await store.saveHook(hook('hook_a'));
+      expect(await store.getHook('hook_b')).toEqual(signed);
+      expect((await store.listHooks()).map((h) => h.id)).toEqual(['hook_a', 'hook_b']);
+
+      const replaced = hook('hook_a', { status: 'disabled', previousSecretHash: 'b'.repeat(64) });
+      await store.saveHook(replaced);
+      expect(await store.getHook('hook_a')).toEqual(replaced);
+      expect(await store.listHooks()).toHaveLength(2);
+      expect(await store.getHook('hook_missing')).toBeUndefined();
+    });
+
+    it('deletes a hook, and answers false when there is none', async () => {
+      await store.saveHook(hook('hook_a'));
+      expect(await store.deleteHook('hook_a')).toBe(true);
+      expect(await store.getHook('hook_a')).toBeUndefined();
+      expect(await store.deleteHook('hook_a')).toBe(false);
+      expect(await store.listHooks()).toEqual([]);
+    });
+
+    it('keeps hooks across close and reopen, and refuses to save one once closed', async () => {
+      await store.saveHook(hook('hook_a', { preset: 'airtable', macSecret: 'c2VjcmV0' }));
+      await store.close();
+      await expect(store.saveHook(hook('hook_late'))).rejects.toThrow();
+      const again = await opened.reopen();
+      expect(await again.getHook('hook_a')).toEqual(
+        hook('hook_a', { preset: 'airtable', macSecret: 'c2VjcmV0' }),
+      );
     });
   });
 

@@ -40,6 +40,10 @@ describe('health and description', () => {
         '/v1/subscriptions/{id}/deliveries',
         '/v1/dead-letters',
         '/v1/dead-letters/redrive',
+        '/v1/hooks',
+        '/v1/hooks/{id}',
+        '/v1/hooks/{id}/rotate',
+        '/v1/hooks/{id}/requests/{requestId}',
       ]),
     );
   });

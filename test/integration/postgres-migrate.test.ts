@@ -118,11 +118,12 @@ describe.skipIf(!reachable && !required)(`PostgreSQL migrations (${POSTGRES_URL}
     expect(dry.stderr).toBe('');
     expect(dry.code).toBe(0);
     const labels = shipped.map((m) => `${String(m.version).padStart(4, '0')}_${m.name}`);
-    expect(labels.slice(0, 4)).toEqual([
+    expect(labels.slice(0, 5)).toEqual([
       '0001_initial',
       '0002_leases_and_changes',
       '0003_replay_claims',
       '0004_rate_limits',
+      '0005_hooks',
     ]);
     expect(dry.stdout).toContain(
       `${shipped.length} pending migration(s)\n${labels.map((l) => `  ${l}\n`).join('')}`,

@@ -23,6 +23,7 @@ import type {
   EventContract,
   EventStore,
   EventType,
+  Hook,
   Lane,
   Page,
   Replay,
@@ -42,6 +43,7 @@ import { checkSchemaName, connectionError, DEFAULT_SCHEMA, openClient } from './
 import type { DeadSelector } from './deliveries.js';
 import * as deliveries from './deliveries.js';
 import * as due from './due.js';
+import * as hooks from './hooks.js';
 import * as limits from './limits.js';
 import { assertMigrated } from './migrate.js';
 import * as registry from './registry.js';
@@ -227,6 +229,22 @@ export class PostgresStore implements EventStore {
       const rows = await this.sql<{ body: Subscription }[]>`SELECT body FROM subscriptions ORDER BY id`;
       return rows.map((r) => r.body);
     });
+  }
+
+  saveHook(hook: Hook): Promise<void> {
+    return this.run(() => hooks.saveHook(this.sql, hook));
+  }
+
+  getHook(id: string): Promise<Hook | undefined> {
+    return this.run(() => hooks.getHook(this.sql, id));
+  }
+
+  listHooks(): Promise<Hook[]> {
+    return this.run(() => hooks.listHooks(this.sql));
+  }
+
+  deleteHook(id: string): Promise<boolean> {
+    return this.run(() => hooks.deleteHook(this.sql, id));
   }
 
   lanes(): Promise<Lane[]> {

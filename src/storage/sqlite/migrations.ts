@@ -115,4 +115,11 @@ export const MIGRATIONS: readonly string[] = [
   `
   CREATE INDEX events_by_type ON events (type, seq);
   `,
+  // 6: inbound hooks, kept whole as JSON like subscriptions.
+  `
+  CREATE TABLE hooks (
+    id TEXT PRIMARY KEY,
+    body TEXT NOT NULL
+  );
+  `,
 ];

@@ -21,6 +21,7 @@ import type {
   EventContract,
   EventStore,
   EventType,
+  Hook,
   Lane,
   Page,
   Replay,
@@ -154,6 +155,8 @@ export class SqliteStore implements EventStore {
       ),
       getSubscription: db.prepare('SELECT body FROM subscriptions WHERE id = ?'),
       listSubscriptions: db.prepare('SELECT body FROM subscriptions ORDER BY id'),
+      getHook: db.prepare('SELECT body FROM hooks WHERE id = ?'),
+      listHooks: db.prepare('SELECT body FROM hooks ORDER BY id'),
       eventByKey: db.prepare(
         'SELECT seq, body, received_at, contract FROM events WHERE source = ? AND id = ?',
       ),
@@ -245,6 +248,25 @@ export class SqliteStore implements EventStore {
     return (this.stmt.listSubscriptions.all() as { body: string }[]).map(
       (r) => JSON.parse(r.body) as Subscription,
     );
+  }
+
+  async saveHook(hook: Hook): Promise<void> {
+    this.guard();
+    await this.writer.run({ kind: 'saveHook', id: hook.id, body: JSON.stringify(hook) });
+  }
+
+  async getHook(id: string): Promise<Hook | undefined> {
+    const row = this.stmt.getHook.get(id) as { body: string } | undefined;
+    return row ? (JSON.parse(row.body) as Hook) : undefined;
+  }
+
+  async listHooks(): Promise<Hook[]> {
+    return (this.stmt.listHooks.all() as { body: string }[]).map((r) => JSON.parse(r.body) as Hook);
+  }
+
+  async deleteHook(id: string): Promise<boolean> {
+    this.guard();
+    return (await this.writer.run({ kind: 'deleteHook', id })) as boolean;
   }
 
   async lanes(): Promise<{ subscriptionId: string; channel: string }[]> {

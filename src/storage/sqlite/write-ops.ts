@@ -46,6 +46,8 @@ export type WriteOp =
     }
   | { kind: 'saveSubscription'; id: string; body: string }
   | { kind: 'deleteSubscription'; id: string; now: number }
+  | { kind: 'saveHook'; id: string; body: string }
+  | { kind: 'deleteHook'; id: string }
   | { kind: 'redrive'; ids?: string[]; subscriptionId?: string; now: number }
   | { kind: 'discard'; ids?: string[]; subscriptionId?: string; now: number }
   | { kind: 'sweep'; channel: string; before: number; limit: number }
@@ -167,6 +169,10 @@ export class Writer {
         'INSERT INTO subscriptions (id, body) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET body = excluded.body',
       ),
       deleteSubscription: db.prepare('DELETE FROM subscriptions WHERE id = ?'),
+      saveHook: db.prepare(
+        'INSERT INTO hooks (id, body) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET body = excluded.body',
+      ),
+      deleteHook: db.prepare('DELETE FROM hooks WHERE id = ?'),
       // Pending deliveries of a deleted subscription have nowhere to go: they end as dead letters.
       killPending: db.prepare(
         `UPDATE deliveries SET status = 'dead', next_attempt_at = NULL, last_error = 'subscription deleted',
@@ -321,6 +327,11 @@ export class Writer {
         if (removed) s.killPending.run(op.now, op.id);
         return removed;
       }
+      case 'saveHook':
+        s.saveHook.run(op.id, op.body);
+        return null;
+      case 'deleteHook':
+        return s.deleteHook.run(op.id).changes > 0;
       case 'redrive': {
         const rows = (
           op.ids
