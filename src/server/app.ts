@@ -27,6 +27,7 @@ import { restHookRoutes } from './routes/rest-hooks.js';
 import { schemaRoutes } from './routes/schemas.js';
 import { simulateRoutes } from './routes/simulate.js';
 import { subscriptionRoutes } from './routes/subscriptions.js';
+import { uiRoutes } from './routes/ui.js';
 
 export interface AppOptions {
   hub: Hub;
@@ -78,6 +79,8 @@ export function buildApp({ hub, adminKey, logger }: AppOptions): FastifyInstance
   );
 
   app.register(healthRoutes, { hub });
+  // The dashboard's files hold no secrets: it signs in with an API key and calls /v1 like any client.
+  app.register(uiRoutes);
   // Hooks are posted to by no-code tools holding the hook's own secret, not an API key: outside /v1's auth.
   const hooks = hookServices(hub);
   app.register(hookIngestRoutes, { hub, hooks });
