@@ -147,6 +147,124 @@ describe.skipIf(!browserAvailable())('dashboard', () => {
     expect(new Set(order2.map((r) => r.headers['webhook-id'])).size).toBe(1);
   });
 
+  /** Opens `path` under /ui signed in, whatever the tests before left behind. */
+  async function openSignedIn(path: string): Promise<void> {
+    const { page } = browser;
+    await page.goto(`${hub.url}/ui/`);
+    await page.evaluate(`sessionStorage.setItem('junction.apiKey', ${JSON.stringify(hub.key)})`);
+    await page.goto(`${hub.url}/ui${path}`);
+  }
+
+  it('redrives a selection and a whole subscription, discards, edits, tests and deletes', async () => {
+    const { page, screenshot } = browser;
+    const type = 'com.acme.invoice.sent';
+    const failing = await startSink((_req, res) => res.writeHead(503).end('busy'));
+    try {
+      const { id } = await hub.subscribe({ sink: failing.url, types: [type], delivery: { maxAttempts: 1 } });
+      for (const n of [1, 2, 3]) await hub.publish({ source: SOURCE, id: `inv-${n}`, type, data: { n } });
+
+      // A deep link straight to one subscription's dead letters.
+      await openSignedIn(`/dead-letters?subscription=${id}`);
+      for (const n of [1, 2, 3]) {
+        await waitFor(
+          async () => {
+            await page.getByRole('button', { name: 'Refresh' }).click();
+            return page.getByRole('button', { name: `Redrive inv-${n}` }).isVisible();
+          },
+          20_000,
+          `the dead letter of inv-${n}`,
+        );
+      }
+      failing.respond((_req, res) => res.writeHead(204).end());
+      await page.getByLabel('Select inv-1').check();
+      await page.getByRole('button', { name: 'Discard selected' }).click();
+      await page.getByRole('status').getByText('Discarded: 1').waitFor();
+      await page.getByLabel('Select inv-2').check();
+      await page.getByRole('button', { name: 'Redrive selected' }).click();
+      await page.getByRole('status').getByText('Redriven: 1').waitFor();
+      await page.getByRole('button', { name: 'Redrive all of this subscription' }).click();
+      await page.getByRole('status').getByText('Redriven: 1').waitFor();
+      await page.getByText('No dead letters.').waitFor();
+      await screenshot('11-dead-letters-acted-on');
+      await waitFor(
+        async () => {
+          const res = await hub.fetch(`/v1/subscriptions/${id}/deliveries?status=delivered`);
+          return ((await res.json()) as { items: unknown[] }).items.length === 2;
+        },
+        15_000,
+        'inv-2 and inv-3 delivered after their redrive',
+      );
+      const discarded = await hub.fetch(`/v1/subscriptions/${id}/deliveries?status=discarded`);
+      const gone = (await discarded.json()) as { items: { event: { id: string } }[] };
+      expect(gone.items.map((d) => d.event.id)).toEqual(['inv-1']);
+
+      // One subscription: a test event and its state where the hub has them, a note where not.
+      await page.goto(`${hub.url}/ui/subscriptions/${id}`);
+      await page.getByRole('heading', { name: `Subscription ${id}` }).waitFor();
+      await page.getByRole('button', { name: 'Send a test event' }).click();
+      await page
+        .getByText(/Test delivered: HTTP 204|Sending a test event is not available on this server/)
+        .waitFor();
+      await page
+        .getByText(/Circuit breaker|Breaker and rate-limit state is not available on this server/)
+        .first()
+        .waitFor();
+      await screenshot('12-subscription');
+
+      // Edit: a CESQL error is shown at its field, then the edit is saved.
+      await page.getByRole('button', { name: 'Edit' }).click();
+      await page.getByLabel('Max attempts').fill('5');
+      await page.getByLabel('CESQL expression').fill('subject LIKE');
+      await page.getByRole('button', { name: 'Save subscription' }).click();
+      await page.locator('label', { hasText: 'CESQL expression' }).locator('.field-error').waitFor();
+      await screenshot('13-subscription-edit-error');
+      await page.getByLabel('CESQL expression').fill("subject LIKE 'invoices/%'");
+      await page.getByRole('button', { name: 'Save subscription' }).click();
+      await page.getByRole('button', { name: 'Edit' }).waitFor();
+      const edited = (await (await hub.fetch(`/v1/subscriptions/${id}`)).json()) as {
+        filters: unknown[];
+        delivery: { maxAttempts: number };
+      };
+      expect(edited.filters).toEqual([{ sql: "subject LIKE 'invoices/%'" }]);
+      expect(edited.delivery.maxAttempts).toBe(5);
+
+      // Delete asks first.
+      await page.getByRole('button', { name: 'Delete' }).click();
+      await page.getByRole('button', { name: 'Yes, delete' }).click();
+      await page.getByRole('heading', { name: 'Subscriptions' }).waitFor();
+      expect((await hub.fetch(`/v1/subscriptions/${id}`)).status).toBe(404);
+    } finally {
+      await failing.close();
+    }
+  });
+
+  it("shows a contract's versions, a schema, and the diff between two versions", async () => {
+    const { page, screenshot } = browser;
+    const type = 'com.acme.customer.updated';
+    const v1 = { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] };
+    const v2 = { ...v1, properties: { id: { type: 'string', description: 'the CRM customer id' } } };
+    for (const schema of [v1, v2]) {
+      const res = await hub.fetch(`/v1/schemas/${type}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ schema }),
+      });
+      expect(res.status).toBe(201);
+    }
+    await openSignedIn('/contracts');
+    await page.getByRole('link', { name: type }).click();
+    await page.getByRole('heading', { name: 'Schema of version 2' }).waitFor();
+    await page.getByRole('button', { name: 'Version 1' }).click();
+    await page.getByRole('heading', { name: 'Schema of version 1' }).waitFor();
+    expect(await page.locator('pre.json').first().textContent()).not.toContain('CRM customer');
+    await page.getByLabel('From version').selectOption('1');
+    await page.getByLabel('To version').selectOption('2');
+    await page.getByRole('button', { name: 'Compare' }).click();
+    await page.getByText(/Backward compatible: yes/).waitFor();
+    expect(await page.locator('pre.json').last().textContent()).toContain('the CRM customer id');
+    await screenshot('14-contract-diff');
+  });
+
   it('goes back to sign-in with a message when the key stops working', async () => {
     const { page, screenshot } = browser;
     // A string runs in the page: the test's own tsconfig has no DOM types.

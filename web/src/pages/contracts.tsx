@@ -21,7 +21,7 @@ interface Version {
 }
 
 interface Diff {
-  changes: { op: string; path: string; value?: unknown }[];
+  changes: { op: string; path: string; value?: unknown; summary?: string }[];
   compatibility: { backward: { compatible: boolean }; forward: { compatible: boolean } };
 }
 
@@ -162,7 +162,18 @@ function TypeDetail({ type }: { type: string }) {
                     Backward compatible: {diff.compatibility.backward.compatible ? 'yes' : 'no'}; forward
                     compatible: {diff.compatibility.forward.compatible ? 'yes' : 'no'}.
                   </p>
-                  {diff.changes.length === 0 ? <p>No changes.</p> : <Json value={diff.changes} />}
+                  {diff.changes.length === 0 && <p>No changes.</p>}
+                  <ul>
+                    {diff.changes.map((c) => (
+                      <li key={`${c.op} ${c.path}`}>{c.summary ?? `${c.op} ${c.path}`}</li>
+                    ))}
+                  </ul>
+                  {diff.changes.length > 0 && (
+                    <details>
+                      <summary>The changes as JSON Patch</summary>
+                      <Json value={diff.changes} />
+                    </details>
+                  )}
                 </>
               )}
             </>

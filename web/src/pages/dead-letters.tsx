@@ -142,7 +142,7 @@ export function DeadLettersPage({ params }: { params: URLSearchParams }) {
                 <td>
                   <input
                     type="checkbox"
-                    aria-label={`Select ${d.id}`}
+                    aria-label={`Select ${d.event?.id ?? d.id}`}
                     checked={selected.has(d.id)}
                     onChange={() => toggle(d.id)}
                   />

@@ -112,8 +112,15 @@ export function SubscriptionForm({
       preset: _p,
       ...kept
     } = delivery;
+    const concurrency = delivery.rateLimit?.concurrency;
     const rateLimit =
-      perSecond.trim() === '' ? null : { perSecond: Number(perSecond), burst: Number(burst || perSecond) };
+      perSecond.trim() === ''
+        ? null
+        : {
+            perSecond: Number(perSecond),
+            burst: Number(burst || perSecond),
+            ...(typeof concurrency === 'number' ? { concurrency } : {}),
+          };
     return {
       sink: sink.trim(),
       types: types
@@ -156,6 +163,16 @@ export function SubscriptionForm({
       setBusy(false);
     }
   }
+
+  // The body lists the rows with an attribute first, then the CESQL filter, then the advanced ones:
+  // the hub's /filters/N pointers are mapped back to the field each came from.
+  const rowPointer = (index: number) =>
+    `/filters/${rows.slice(0, index).filter((r) => r.attribute.trim() !== '').length}`;
+  const sqlIndex = rows.filter((r) => r.attribute.trim() !== '').length;
+  const advancedErrors = errors.filter((e) => {
+    const n = /^\/filters(?:\/(\d+))?/.exec(e.pointer);
+    return n !== null && (n[1] === undefined || Number(n[1]) >= sqlIndex + (sql.trim() ? 1 : 0));
+  });
 
   const setRow = (index: number, change: Partial<FilterRow>) =>
     setRows(rows.map((r, i) => (i === index ? { ...r, ...change } : r)));
@@ -207,7 +224,7 @@ export function SubscriptionForm({
             <button type="button" onClick={() => setRows(rows.filter((_, i) => i !== index))}>
               Remove filter {index + 1}
             </button>
-            <FieldErrors errors={errors} pointer={`/filters/${index}`} />
+            {row.attribute.trim() !== '' && <FieldErrors errors={errors} pointer={rowPointer(index)} />}
           </div>
         ))}
         <button
@@ -223,12 +240,13 @@ export function SubscriptionForm({
             placeholder="subject LIKE 'orders/%' AND total > 100"
             onInput={(e) => setSql(e.currentTarget.value)}
           />
+          {sql.trim() !== '' && <FieldErrors errors={errors} pointer={`/filters/${sqlIndex}`} />}
         </label>
         <label>
           Advanced filters (JSON array, optional)
           <textarea rows={3} value={other} onInput={(e) => setOther(e.currentTarget.value)} />
         </label>
-        <FieldErrors errors={errors} pointer="/filters" />
+        <FieldErrors errors={advancedErrors} pointer="/filters" />
       </fieldset>
       <fieldset>
         <legend>Delivery</legend>
