@@ -1,7 +1,7 @@
 /** Events: search (GET /v1/events), lookup by source and id, and an event's lineage to every attempt. */
 import { useEffect, useState } from 'preact/hooks';
-import { api, query } from '../api';
-import { ErrorNote, Json, Link, Status, Time } from '../components';
+import { ApiError, api, query } from '../api';
+import { ErrorNote, FieldErrors, Json, Link, Status, Time } from '../components';
 import { navigate } from '../router';
 
 interface EventSummary {
@@ -94,6 +94,7 @@ export function EventsPage({ params }: { params: URLSearchParams }) {
   const [next, setNext] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
   const key = params.toString();
+  const fieldErrors = error instanceof ApiError ? (error.problem.errors ?? []) : [];
 
   async function load(after: string | null) {
     try {
@@ -136,6 +137,7 @@ export function EventsPage({ params }: { params: URLSearchParams }) {
               value={form[name]}
               onInput={(e) => setForm({ ...form, [name]: e.currentTarget.value })}
             />
+            <FieldErrors errors={fieldErrors} pointer={`/${name}`} />
           </label>
         ))}
         <button type="submit">Search</button>

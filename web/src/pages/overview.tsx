@@ -99,6 +99,14 @@ function Chart({ stats, chart }: { stats: Stats; chart: (typeof CHARTS)[number] 
   );
 }
 
+/** An age in the largest unit that keeps it readable: "14 s", "3 min", "2.5 h". */
+function age(seconds: number | null): string {
+  if (seconds === null) return '—';
+  if (seconds < 120) return `${Math.round(seconds)} s`;
+  if (seconds < 7200) return `${Math.round(seconds / 60)} min`;
+  return `${(seconds / 3600).toFixed(1)} h`;
+}
+
 export function OverviewPage() {
   const [stats, setStats] = useState<Stats | null>(null);
   const [error, setError] = useState<unknown>(null);
@@ -163,7 +171,7 @@ export function OverviewPage() {
                   </td>
                   <td>{b.channel}</td>
                   <td>{b.pending}</td>
-                  <td>{b.oldestPendingAgeSeconds === null ? '—' : `${b.oldestPendingAgeSeconds} s`}</td>
+                  <td>{age(b.oldestPendingAgeSeconds)}</td>
                 </tr>
               ))}
             </tbody>
