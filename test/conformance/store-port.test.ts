@@ -254,7 +254,7 @@ async function tick(): Promise<void> {
 
 const ms = (iso: string | null) => Date.parse(iso ?? 'invalid');
 const eventIdsOf = (items: { event: { event: CloudEvent } }[]) => items.map((d) => d.event.event.id);
-const sortLanes = (lanes: Lane[]) =>
+const sortLanes = <L extends Lane>(lanes: L[]) =>
   [...lanes].sort((x, y) =>
     `${x.subscriptionId}/${x.channel}`.localeCompare(`${y.subscriptionId}/${y.channel}`),
   );
