@@ -317,6 +317,13 @@ describe('GET /v1/stats', () => {
     }
     expect((await fetch(`${hub.url}/v1/stats`)).status).toBe(401);
   });
+
+  it('is described in /openapi.json', async () => {
+    const doc = (await (await fetch(`${hub.url}/openapi.json`)).json()) as {
+      paths: Record<string, { get?: { parameters?: { name: string }[] } }>;
+    };
+    expect(doc.paths['/v1/stats']?.get?.parameters?.map((p) => p.name)).toEqual(['window']);
+  });
 });
 
 describe('log lines', () => {
