@@ -102,7 +102,7 @@ beforeAll(async () => {
   subs.parked = (await hub.subscribe({ sink: parked.url, types: [PARKED] })).id;
   subs.break = (await hub.subscribe({ sink: breaking.url, types: [BREAK], delivery: { maxAttempts: 1 } })).id;
 
-  // The script: 3 + 2 delivered at once, a duplicate, 2 refused publishes, 2 events failing twice
+  // The script: 3 + 2 delivered at once, a duplicate, 3 refused publishes, 2 events failing twice
   // into dead letters, 5 rate limited, 3 waiting an hour on Retry-After, 20 tripping a breaker.
   await publishBatch(hub, events(ORDER, 'o', 3));
   await publishBatch(hub, events(NOTE, 'n', 2));
@@ -130,6 +130,12 @@ beforeAll(async () => {
     body: '{"specversion": ',
   });
   expect(malformed.status).toBe(400);
+  const anonymous = await fetch(`${hub.url}/v1/events`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/cloudevents+json' },
+    body: JSON.stringify({ specversion: '1.0', ...events(NOTE, 'anon', 1)[0] }),
+  });
+  expect(anonymous.status).toBe(401);
   await publishBatch(hub, events(FAIL, 'f', 2, { traceparent: TRACEPARENT }));
   await publishBatch(hub, events(METERED, 'm', 5));
   await publishBatch(hub, events(PARKED, 'p', 3));
@@ -165,7 +171,8 @@ describe('GET /metrics after a scripted run', () => {
     expect(sample(text, 'junction_events_duplicate_total')).toBe(1);
     expect(sample(text, 'junction_events_rejected_total', { reason: 'schema' })).toBe(1);
     expect(sample(text, 'junction_events_rejected_total', { reason: 'malformed' })).toBe(1);
-    expect(samples(text, 'junction_events_rejected_total')).toHaveLength(2);
+    expect(sample(text, 'junction_events_rejected_total', { reason: 'unauthorized' })).toBe(1);
+    expect(samples(text, 'junction_events_rejected_total')).toHaveLength(3);
   });
 
   it('counts attempts by outcome and status class, and dead letters by subscription', async () => {
