@@ -310,11 +310,17 @@ export class Metrics implements DeliveryRecorder {
     this.stats.count('dead');
   }
 
+  /**
+   * The backlog for a scrape. A store that does not answer leaves the backlog gauges empty rather
+   * than failing the scrape: the other metrics are what an operator needs most just then.
+   */
   private scrapeBacklog(): ReturnType<Metrics['backlog']> {
     if (this.backlogRead === null) {
-      this.backlogRead = this.backlog().finally(() => {
-        this.backlogRead = null;
-      });
+      this.backlogRead = this.backlog()
+        .catch(() => [])
+        .finally(() => {
+          this.backlogRead = null;
+        });
     }
     return this.backlogRead;
   }

@@ -133,6 +133,27 @@ describe('Metrics recording', () => {
     expect(text).not.toContain('junction_backlog_pending_deliveries{');
     expect(text).not.toContain('junction_backlog_oldest_pending_age_seconds{');
   });
+
+  it('still answers a scrape when the store does not, without backlog series', async () => {
+    const m = new Metrics();
+    let down = false;
+    m.bind({
+      backlog: async () => {
+        if (down) throw new Error('the store does not answer');
+        return [
+          { subscriptionId: 'sub_1', channel: 'orders', pending: 1, oldestAt: new Date().toISOString() },
+        ];
+      },
+      breakers: () => [],
+      known: () => false,
+    });
+    expect(await m.registry.metrics()).toContain('junction_backlog_pending_deliveries{subscription="sub_1"');
+    down = true;
+    const text = await m.registry.metrics();
+    expect(text).toContain('junction_events_duplicate_total 0');
+    expect(text).not.toContain('junction_backlog_pending_deliveries{');
+    await expect(m.backlog()).rejects.toThrow('does not answer');
+  });
 });
 
 describe('log fields', () => {
