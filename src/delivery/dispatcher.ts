@@ -17,6 +17,8 @@ import type { ChannelConfig } from '../core/config.js';
 import type { CloudEvent } from '../core/event.js';
 import { encodeBatch, encodeEvent } from '../core/http-binding.js';
 import { VERSION } from '../core/version.js';
+import { deliveryFields } from '../observability/log-fields.js';
+import type { DeliveryRecorder } from '../observability/metrics.js';
 import type {
   AttemptResult,
   BatchPolicy,
@@ -87,6 +89,8 @@ export interface DispatcherHooks {
     event: StoredEvent,
     channel: string,
   ): { status: 'blocked' | 'shadow'; reason: string } | null;
+  /** Told of attempts, dead letters and rate-limit deferrals: the metrics. */
+  recorder?: DeliveryRecorder;
 }
 
 /** A subscription's own limits, with the requests it has in flight. */
@@ -493,6 +497,7 @@ export class Dispatcher {
     if (gate.bucket) {
       const wait = gate.bucket.waitMs();
       if (wait > 0) {
+        this.hooks.recorder?.throttled(sub.id);
         lane.heldUntil = now + wait;
         this.alarm(lane.heldUntil);
         return false;
@@ -607,6 +612,7 @@ export class Dispatcher {
       },
       reason,
     });
+    this.hooks.recorder?.deadWithoutSending(delivery.subscriptionId);
   }
 
   /**
@@ -651,7 +657,7 @@ export class Dispatcher {
       }
       if (result && !result.ok) {
         this.log.info(
-          { subscription: sub.id, delivery: d.delivery.id, reason: result.reason },
+          { ...deliveryFields(sub.id, d), delivery: d.delivery.id, reason: result.reason },
           'not converted',
         );
         await this.store.recordAttempt(d.delivery.id, {
@@ -668,6 +674,7 @@ export class Dispatcher {
           reason: result.reason,
           holdKey: sub.delivery.ordering === 'partition' && sub.delivery.onDead === 'block',
         });
+        this.hooks.recorder?.deadWithoutSending(sub.id);
         continue;
       }
       out.items.push(d);
@@ -758,7 +765,7 @@ export class Dispatcher {
       return { ...r, ...conversion };
     });
     const verdict = shared[0]!;
-    const scope = { subscription: sub.id, webhookId, events: items.length };
+    const scope = { ...deliveryFields(sub.id, first), webhookId, events: items.length };
     if (verdict.kind === 'delivered')
       this.log.debug({ ...scope, status: verdict.attempt.status }, 'delivered');
     else this.log.info({ ...scope, outcome: verdict.kind, error: verdict.attempt.error }, 'attempt failed');
@@ -766,6 +773,7 @@ export class Dispatcher {
     if (verdict.kind === 'disable') await this.hooks.disable(sub, verdict.reason);
     else if (!(!sent.ok && sent.refused)) this.hooks.verdict(sub, verdict.kind === 'delivered', at);
     await Promise.all(items.map((d, i) => this.store.recordAttempt(d.delivery.id, shared[i]!)));
+    this.hooks.recorder?.attempted(sub.id, items, shared, sent);
 
     const now = Date.now();
     if (retryAt) lane.dueBy(retryAt.getTime());

@@ -26,6 +26,7 @@ import { replayRoutes } from './routes/replays.js';
 import { restHookRoutes } from './routes/rest-hooks.js';
 import { schemaRoutes } from './routes/schemas.js';
 import { simulateRoutes } from './routes/simulate.js';
+import { statsRoutes } from './routes/stats.js';
 import { subscriptionRoutes } from './routes/subscriptions.js';
 import { uiRoutes } from './routes/ui.js';
 
@@ -107,6 +108,7 @@ export function buildApp({ hub, adminKey, logger }: AppOptions): FastifyInstance
     v1.register(channelRoutes, { hub });
     v1.register(schemaRoutes, { hub });
     v1.register(metricsRoutes, { hub });
+    v1.register(statsRoutes, { hub });
     v1.register(catalogRoutes, { hub });
     v1.register(simulateRoutes, { hub });
     v1.register(expressionRoutes, { hub });

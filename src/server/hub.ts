@@ -24,6 +24,7 @@ import { Replayer, type ReplayInput } from '../delivery/replay.js';
 import { redactSink, restorePassword } from '../delivery/sinks/broker-settings.js';
 import { HttpSink } from '../delivery/sinks/http.js';
 import { SinkRouter } from '../delivery/sinks/router.js';
+import { logIngested } from '../observability/log-fields.js';
 import { Metrics } from '../observability/metrics.js';
 import { Channels } from '../routing/channels.js';
 import { Preparation } from '../routing/preparation.js';
@@ -170,6 +171,11 @@ export class Hub {
       this.intake = new StoreIntake(store);
     }
     this.breakers = new Breakers(config.breaker, (t) => this.onBreaker(t));
+    this.metrics.bind({
+      backlog: () => store.backlogByLane(),
+      breakers: () => this.breakers.list().map((b) => ({ ...b, endpoint: redactEndpoint(b.endpoint) })),
+      known: (type) => this.registry.cache.get(type) !== null,
+    });
     this.sink = new SinkRouter(
       new HttpSink({ connectionsPerOrigin: config.connectionsPerOrigin }),
       log.child({ component: 'sink' }),
@@ -186,6 +192,7 @@ export class Hub {
         disable: (seen, reason) => this.disable(seen, reason, true),
         verdict: (sub, healthy, at) => this.verdict(sub, healthy, at),
         prepare: (sub, event) => this.preparation.for(sub, event),
+        recorder: this.metrics,
         settles: (sub, event, channel) => {
           const block = regionBlock(
             event.event,
@@ -308,6 +315,8 @@ export class Hub {
     results.forEach((r, i) => {
       if (r.status === 'accepted') this.countSettled(routes.get(events[i]!));
     });
+    this.metrics.ingested(events, results);
+    logIngested(this.log, events, results, (e) => routes.get(e)?.subscriptions.map((s) => s.id) ?? []);
     return {
       results: results.map((r, i) => (verdict.warnings[i] ? { ...r, warnings: verdict.warnings[i] } : r)),
       headers: verdict.headers,

@@ -288,6 +288,22 @@ export function openApiDocument(version: string) {
           responses: { 200: { description: 'metrics', content: { 'text/plain': {} } }, 401: problem },
         },
       },
+      '/v1/stats': {
+        get: {
+          summary: "Live figures for the dashboard: this process's counts in 5 s buckets, totals, backlog",
+          description:
+            'Per process: kept in memory since it started. `failed` counts failed attempts; latency is from receipt to delivery.',
+          parameters: [
+            {
+              name: 'window',
+              in: 'query',
+              description: 'seconds of buckets to return',
+              schema: { type: 'integer', minimum: 5, maximum: 3600, default: 600 },
+            },
+          ],
+          responses: { 200: json(ref('Stats')), 400: problem, 401: problem },
+        },
+      },
       '/v1/events': {
         post: {
           summary: 'Publish events (CloudEvents HTTP binding: binary, structured or batch mode)',
@@ -1126,6 +1142,55 @@ export function openApiDocument(version: string) {
               },
             },
           ],
+        },
+        Stats: {
+          type: 'object',
+          required: ['now', 'intervalSeconds', 'series', 'backlog', 'totals'],
+          properties: {
+            now: { type: 'string', format: 'date-time' },
+            intervalSeconds: { type: 'integer', const: 5 },
+            series: {
+              type: 'array',
+              description: 'one point per bucket of the window, oldest first; quiet buckets are zeros',
+              items: {
+                type: 'object',
+                required: ['at', 'ingested', 'delivered', 'failed', 'dead', 'p50Ms', 'p99Ms'],
+                properties: {
+                  at: { type: 'string', format: 'date-time', description: 'start of the bucket' },
+                  ingested: { type: 'integer' },
+                  delivered: { type: 'integer' },
+                  failed: { type: 'integer', description: 'failed attempts, retried or dead-lettered' },
+                  dead: { type: 'integer' },
+                  p50Ms: { type: ['number', 'null'], description: 'receipt-to-delivery latency' },
+                  p99Ms: { type: ['number', 'null'] },
+                },
+              },
+            },
+            backlog: {
+              type: 'array',
+              items: {
+                type: 'object',
+                required: ['subscription', 'channel', 'pending', 'oldestPendingAgeSeconds'],
+                properties: {
+                  subscription: { type: 'string' },
+                  channel: { type: 'string' },
+                  pending: { type: 'integer', description: 'deliveries pending or retrying' },
+                  oldestPendingAgeSeconds: { type: ['number', 'null'] },
+                },
+              },
+            },
+            totals: {
+              type: 'object',
+              description: 'since the process started',
+              required: ['ingested', 'delivered', 'failed', 'dead'],
+              properties: {
+                ingested: { type: 'integer' },
+                delivered: { type: 'integer' },
+                failed: { type: 'integer' },
+                dead: { type: 'integer' },
+              },
+            },
+          },
         },
         Endpoint: {
           type: 'object',

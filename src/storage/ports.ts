@@ -282,6 +282,13 @@ export interface Lane {
   channel: string;
 }
 
+/** A lane's deliveries still to attempt (pending or retrying), for the backlog gauges. */
+export interface LaneBacklog extends Lane {
+  pending: number;
+  /** When the oldest of them was made (ISO 8601). */
+  oldestAt: string;
+}
+
 /** A replay of archived events to one subscription, as a job with progress. */
 export interface Replay {
   id: string;
@@ -484,6 +491,8 @@ export interface EventStore {
 
   /** Every lane with deliveries still to attempt. */
   lanes(): Promise<Lane[]>;
+  /** Every lane with deliveries still to attempt, with how many and when the oldest was made. */
+  backlogByLane(): Promise<LaneBacklog[]>;
   /**
    * A lane's deliveries whose next attempt is due, oldest first, skipping the ids in `exclude`. With
    * ordering, only the first unsettled delivery of each partition key is due.

@@ -254,7 +254,7 @@ async function tick(): Promise<void> {
 
 const ms = (iso: string | null) => Date.parse(iso ?? 'invalid');
 const eventIdsOf = (items: { event: { event: CloudEvent } }[]) => items.map((d) => d.event.event.id);
-const sortLanes = (lanes: Lane[]) =>
+const sortLanes = <L extends Lane>(lanes: L[]) =>
   [...lanes].sort((x, y) =>
     `${x.subscriptionId}/${x.channel}`.localeCompare(`${y.subscriptionId}/${y.channel}`),
   );
@@ -684,6 +684,46 @@ function storePortSuite(backend: Backend): void {
 
       await store.recordAttempt(later.e5!, delivered());
       expect((await store.channelsWithWork('sub_a')).sort()).toEqual(['billing', 'orders']);
+    });
+
+    it('counts the backlog of each lane, pending and retrying, with when its oldest was made', async () => {
+      expect(await store.backlogByLane()).toEqual([]);
+      const before = Date.now();
+      const first = byEvent(await put(['e1', 'e2'], [a, b], 'orders'));
+      await tick();
+      const middle = Date.now();
+      await put(['e3'], [a], 'orders');
+      const audit = byEvent(await put(['e4', 'e5', 'e6'], [a], 'audit'));
+      const after = Date.now();
+      await store.recordAttempt(audit.e4!, delivered());
+      await store.recordAttempt(audit.e5!, dead());
+      // A retrying delivery, due only in a minute, is still backlog; a settled one is not.
+      await store.recordAttempt(audit.e6!, retryAt(new Date(Date.now() + 60_000)));
+      await store.recordAttempt(first.e1!, delivered());
+
+      const backlog = await store.backlogByLane();
+      expect(
+        sortLanes(backlog).map(({ subscriptionId, channel, pending }) => ({
+          subscriptionId,
+          channel,
+          pending,
+        })),
+      ).toEqual([
+        { subscriptionId: 'sub_a', channel: 'audit', pending: 1 },
+        { subscriptionId: 'sub_a', channel: 'orders', pending: 2 },
+        { subscriptionId: 'sub_b', channel: 'orders', pending: 2 },
+      ]);
+      const at = (s: string, c: string) =>
+        ms(backlog.find((l) => l.subscriptionId === s && l.channel === c)?.oldestAt ?? null);
+      // sub_a/orders: e1 was delivered, so its oldest is e2 (made with e1) and not e3 (made later).
+      expect(at('sub_a', 'orders')).toBeGreaterThanOrEqual(before);
+      expect(at('sub_a', 'orders')).toBeLessThan(middle);
+      expect(at('sub_b', 'orders')).toBeLessThan(middle);
+      expect(at('sub_a', 'audit')).toBeGreaterThanOrEqual(middle);
+      expect(at('sub_a', 'audit')).toBeLessThanOrEqual(after);
+
+      await store.recordAttempt(audit.e6!, delivered());
+      expect(sortLanes(await store.backlogByLane()).map((l) => l.channel)).toEqual(['orders', 'orders']);
     });
 
     it('gives due deliveries with their event, oldest due first, up to the limit', async () => {

@@ -11,7 +11,8 @@ export const eventRoutes: FastifyPluginAsync<{ hub: Hub }> = async (app, { hub }
     maxBatchEvents: hub.config.maxBatchEvents,
   };
 
-  app.post('/v1/events', { bodyLimit: limits.maxBatchBytes }, async (request, reply) => {
+  const onError = async (_request: unknown, _reply: unknown, error: unknown) => hub.metrics.rejected(error);
+  app.post('/v1/events', { bodyLimit: limits.maxBatchBytes, onError }, async (request, reply) => {
     const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
     const { mode, events } = parseIngest(request.headers, body, limits);
     // The 202 goes out only once the append is durable: that is what `await` waits for.

@@ -6,8 +6,8 @@
  * waits while an earlier one of its partition key is unsettled, whichever process holds that one.
  */
 import type postgres from 'postgres';
-import type { DueDelivery, DuePage, Lane, StoredEvent } from '../ports.js';
-import { type DeliveryRow, type EventRow, pgArray, toDelivery, toStoredEvent } from './rows.js';
+import type { DueDelivery, DuePage, Lane, LaneBacklog, StoredEvent } from '../ports.js';
+import { type DeliveryRow, type EventRow, iso, pgArray, toDelivery, toStoredEvent } from './rows.js';
 
 /** Rows a page of due deliveries may look at beyond four per delivery it asks for (as in SQLite). */
 const MIN_SCAN = 1_000;
@@ -51,6 +51,22 @@ export async function lanes(sql: postgres.Sql, who: Leaser, now: number): Promis
 }
 
 /** A subscription's channels with work, one index seek per channel (a loose index scan). */
+/**
+ * Deliveries still to attempt by lane, leased or not (a leased one is still pending), with when the
+ * oldest was made: the backlog gauges. Grouped along deliveries_due, which holds only those rows.
+ */
+export async function backlogByLane(sql: postgres.Sql): Promise<LaneBacklog[]> {
+  const rows = await sql<{ subscription_id: string; channel: string; n: number; oldest: string }[]>`
+    SELECT subscription_id, channel, count(*)::int AS n, min(created_at) AS oldest FROM deliveries
+    WHERE next_attempt_at IS NOT NULL GROUP BY subscription_id, channel ORDER BY subscription_id, channel`;
+  return rows.map((r) => ({
+    subscriptionId: r.subscription_id,
+    channel: r.channel,
+    pending: r.n,
+    oldestAt: iso(Number(r.oldest)),
+  }));
+}
+
 export async function channelsWithWork(sql: postgres.Sql, subscriptionId: string): Promise<string[]> {
   const rows = await sql<{ channel: string }[]>`
     WITH RECURSIVE c (channel) AS (

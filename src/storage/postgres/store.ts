@@ -25,6 +25,7 @@ import type {
   EventType,
   Hook,
   Lane,
+  LaneBacklog,
   Page,
   Replay,
   ReplayDelivery,
@@ -249,6 +250,10 @@ export class PostgresStore implements EventStore {
 
   lanes(): Promise<Lane[]> {
     return this.run(() => due.lanes(this.sql, this.who, Date.now()));
+  }
+
+  backlogByLane(): Promise<LaneBacklog[]> {
+    return this.run(() => due.backlogByLane(this.sql));
   }
 
   async dueInLane(

@@ -23,6 +23,7 @@ import type {
   EventType,
   Hook,
   Lane,
+  LaneBacklog,
   Page,
   Replay,
   ReplayDelivery,
@@ -116,6 +117,11 @@ export class SqliteStore implements EventStore {
       ),
       lanes: db.prepare(
         'SELECT DISTINCT subscription_id, channel FROM deliveries WHERE next_attempt_at IS NOT NULL',
+      ),
+      // Grouped along the deliveries_due index, which holds only the rows still to attempt.
+      backlogByLane: db.prepare(
+        `SELECT subscription_id, channel, COUNT(*) AS n, MIN(created_at) AS oldest FROM deliveries
+         WHERE next_attempt_at IS NOT NULL GROUP BY subscription_id, channel ORDER BY subscription_id, channel`,
       ),
       eventBodyBySeq: db.prepare('SELECT seq, body, received_at, contract FROM events WHERE seq = ?'),
       // In (received_at, seq) order, the order of the events_by_time index, after a cursor: each
@@ -273,6 +279,21 @@ export class SqliteStore implements EventStore {
     return (this.stmt.lanes.all() as { subscription_id: string; channel: string }[]).map((r) => ({
       subscriptionId: r.subscription_id,
       channel: r.channel,
+    }));
+  }
+
+  async backlogByLane(): Promise<LaneBacklog[]> {
+    const rows = this.stmt.backlogByLane.all() as {
+      subscription_id: string;
+      channel: string;
+      n: number;
+      oldest: number;
+    }[];
+    return rows.map((r) => ({
+      subscriptionId: r.subscription_id,
+      channel: r.channel,
+      pending: r.n,
+      oldestAt: iso(r.oldest),
     }));
   }
 
