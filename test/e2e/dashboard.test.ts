@@ -141,6 +141,13 @@ describe.skipIf(!browserAvailable())('dashboard', () => {
     await page.getByRole('cell', { name: 'ok again' }).waitFor();
     await screenshot('09-lineage-redelivered');
 
+    // The overview counts what just happened: two events in, two delivered, two failed attempts, one dead.
+    await page.getByRole('link', { name: 'Overview', exact: true }).click();
+    await page.getByText(/2 ingested, 2 delivered, 2 failed attempts, 1 dead/).waitFor({ timeout: 15_000 });
+    expect(await page.locator('figure canvas').count()).toBe(3);
+    await page.getByRole('cell', { name: 'Nothing pending.' }).waitFor();
+    await screenshot('09b-overview');
+
     // order-2 reached the sink three times (two failures, then the redrive), always as one webhook-id.
     const order2 = sink.received.slice(1);
     expect(order2).toHaveLength(3);

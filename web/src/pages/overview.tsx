@@ -33,6 +33,12 @@ const WINDOW_SECONDS = 600;
 
 type Series = { label: string; values: (s: StatsPoint, interval: number) => number | null; stroke: string };
 
+/**
+ * Error rate and latency are null in steps with no attempts, so a lone busy step has no neighbour to
+ * draw a line to: these charts mark every point as well.
+ */
+const SPARSE = new Set(['Error rate', 'Latency, received to delivered']);
+
 const CHARTS: { title: string; unit: string; series: Series[] }[] = [
   {
     title: 'Ingest and delivery rate',
@@ -54,7 +60,7 @@ const CHARTS: { title: string; unit: string; series: Series[] }[] = [
     ],
   },
   {
-    title: 'Delivery latency',
+    title: 'Latency, received to delivered',
     unit: 'ms',
     series: [
       { label: 'p50 ms', values: (s) => s.p50Ms, stroke: '#0891b2' },
@@ -77,7 +83,15 @@ function Chart({ stats, chart }: { stats: Stats; chart: (typeof CHARTS)[number] 
       {
         width: Math.max(box.current.clientWidth, 300),
         height: 180,
-        series: [{}, ...chart.series.map((s) => ({ label: s.label, stroke: s.stroke, width: 2 }))],
+        series: [
+          {},
+          ...chart.series.map((s) => ({
+            label: s.label,
+            stroke: s.stroke,
+            width: 2,
+            points: { show: SPARSE.has(chart.title), size: 6, fill: s.stroke },
+          })),
+        ],
         axes: [{}, { label: chart.unit }],
       },
       data,
@@ -140,8 +154,9 @@ export function OverviewPage() {
       {stats && (
         <>
           <p>
-            Last {WINDOW_SECONDS / 60} minutes: {stats.totals.ingested} ingested, {stats.totals.delivered}{' '}
-            delivered, {stats.totals.failed} failed attempts, {stats.totals.dead} dead.
+            Since this hub process started: {stats.totals.ingested} ingested, {stats.totals.delivered}{' '}
+            delivered, {stats.totals.failed} failed attempts, {stats.totals.dead} dead. Charts: the last{' '}
+            {WINDOW_SECONDS / 60} minutes in {stats.intervalSeconds}-second steps.
           </p>
           <div class="charts">
             {CHARTS.map((chart) => (
