@@ -63,6 +63,7 @@ describe.skipIf(!browserAvailable())('dashboard', () => {
     await page.getByLabel('API key').fill(hub.key);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: 'Overview' }).waitFor();
+    expect(await page.getByRole('link', { name: 'Overview' }).getAttribute('aria-current')).toBe('page');
     await screenshot('02-overview');
 
     // The form: a field error from the hub shows next to its field, then a good subscription.

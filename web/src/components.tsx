@@ -3,9 +3,17 @@ import type { ComponentChildren } from 'preact';
 import { ApiError, type FieldError } from './api';
 import { BASE, onLinkClick } from './router';
 
-export function Link({ to, children }: { to: string; children: ComponentChildren }) {
+export function Link({
+  to,
+  current,
+  children,
+}: {
+  to: string;
+  current?: boolean;
+  children: ComponentChildren;
+}) {
   return (
-    <a href={BASE + to} onClick={(e) => onLinkClick(e, to)}>
+    <a href={BASE + to} aria-current={current ? 'page' : undefined} onClick={(e) => onLinkClick(e, to)}>
       {children}
     </a>
   );

@@ -123,9 +123,9 @@ function App() {
         <strong>Junction</strong>
         <nav aria-label="Main">
           {NAV.map(([to, label]) => (
-            <span key={to} aria-current={section === to ? 'page' : undefined}>
-              <Link to={to}>{label}</Link>
-            </span>
+            <Link key={to} to={to} current={section === to}>
+              {label}
+            </Link>
           ))}
         </nav>
         <button
