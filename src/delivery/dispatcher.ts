@@ -19,6 +19,7 @@ import { encodeBatch, encodeEvent } from '../core/http-binding.js';
 import { VERSION } from '../core/version.js';
 import { deliveryFields } from '../observability/log-fields.js';
 import type { DeliveryRecorder } from '../observability/metrics.js';
+import type { Tracing } from '../observability/tracing.js';
 import type {
   AttemptResult,
   BatchPolicy,
@@ -62,6 +63,8 @@ export interface DispatcherOptions {
    * be recorded as timed out after the sink had answered it).
    */
   connectionsPerOrigin: number;
+  /** Spans for each attempt, whose context the request carries instead of the event's. */
+  tracing?: Tracing;
 }
 
 export interface DispatcherHooks {
@@ -732,6 +735,16 @@ export class Dispatcher {
       headers.traceparent = traceparent;
       if (typeof tracestate === 'string' && TRACESTATE.test(tracestate)) headers.tracestate = tracestate;
     }
+    const span = this.options.tracing?.enabled
+      ? this.options.tracing.deliver(
+          sub,
+          // The stored events: a transform may have dropped their trace context from what is sent.
+          items.map((d) => d.event.event),
+          first.delivery.attempts + 1,
+          { delivery: first.delivery.id, webhook: webhookId },
+          headers,
+        )
+      : undefined;
 
     const sent = await this.sink.send({
       url: sub.sink,
@@ -749,6 +762,7 @@ export class Dispatcher {
       // Shutdown cut the send short: it says nothing about the sink, so it spends no attempt. The
       // deliveries stay due and go out again, with the same webhook-id, after the next start.
       this.log.info({ subscription: sub.id, webhookId }, 'send aborted by shutdown; left due');
+      span?.end('aborted', sent);
       return;
     }
 
@@ -765,6 +779,7 @@ export class Dispatcher {
       return { ...r, ...conversion };
     });
     const verdict = shared[0]!;
+    span?.end(verdict.kind, sent);
     const scope = { ...deliveryFields(sub.id, first), webhookId, events: items.length };
     if (verdict.kind === 'delivered')
       this.log.debug({ ...scope, status: verdict.attempt.status }, 'delivered');

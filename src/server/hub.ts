@@ -3,6 +3,7 @@
  * routes expose. Routes stay thin; what the hub does lives here.
  */
 import { createHash } from 'node:crypto';
+import type { TracerProvider } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import { Bridges } from '../adapters/bridges/index.js';
 import { Converters } from '../contracts/conversion.js';
@@ -26,6 +27,7 @@ import { HttpSink } from '../delivery/sinks/http.js';
 import { SinkRouter } from '../delivery/sinks/router.js';
 import { logIngested } from '../observability/log-fields.js';
 import { Metrics } from '../observability/metrics.js';
+import { type IngestSpans, type TraceCarrier, Tracing } from '../observability/tracing.js';
 import { Channels } from '../routing/channels.js';
 import { Preparation } from '../routing/preparation.js';
 import { regionBlock } from '../routing/region-policy.js';
@@ -58,6 +60,8 @@ export interface HubDeps {
   now?: () => number;
   /** Distributed mode's event log: ingest publishes to it, and the hub records what it consumes. */
   bus?: JetStreamBus;
+  /** Where spans go (docs/tracing.md); without one, nothing is traced. */
+  tracerProvider?: TracerProvider;
 }
 
 /** A subscription as the API shows it: never its secrets, nor a broker sink's password. */
@@ -115,6 +119,7 @@ export class Hub {
   /** Event types and their schema versions. */
   readonly registry: SchemaRegistry;
   readonly metrics = new Metrics();
+  readonly tracing: Tracing;
   /** Where others reach the hub: the configured `publicUrl`, else the address it listens on. */
   publicUrl: string;
   private readonly ingestCheck: IngestCheck;
@@ -137,6 +142,7 @@ export class Hub {
     deps: HubDeps = {},
   ) {
     const now = deps.now ?? Date.now;
+    this.tracing = deps.tracerProvider ? new Tracing(deps.tracerProvider) : Tracing.off;
     this.publicUrl = config.publicUrl ?? `http://${config.host}:${config.port}`;
     this.channels = new Channels(config.channels);
     this.registry = new SchemaRegistry(store, now);
@@ -157,7 +163,8 @@ export class Hub {
         deps.bus,
         store,
         {
-          route: (event) => this.routeOf(event),
+          route: (event) =>
+            this.tracing.enabled ? this.tracing.route(event, () => this.routeOf(event)) : this.routeOf(event),
           recorded: (events, { results, deliveries }, routes) => {
             this.dispatcher.enqueue(deliveries);
             results.forEach((r, i) => {
@@ -217,6 +224,7 @@ export class Hub {
         leaseMs: config.leaseMs,
         maxQueued: MAX_QUEUED,
         connectionsPerOrigin: config.connectionsPerOrigin,
+        tracing: this.tracing,
       },
       log.child({ component: 'dispatcher' }),
     );
@@ -289,6 +297,24 @@ export class Hub {
   async ingest(
     events: CloudEvent[],
     batch = false,
+    traceHeaders?: TraceCarrier,
+  ): Promise<{ results: IngestResult[]; headers: Record<string, string> }> {
+    if (!this.tracing.enabled) return this.take(events, batch);
+    const spans = this.tracing.ingest(events, traceHeaders);
+    try {
+      const taken = await this.take(events, batch, spans);
+      spans.end(events, taken.results);
+      return taken;
+    } catch (error) {
+      spans.fail(error);
+      throw error;
+    }
+  }
+
+  private async take(
+    events: CloudEvent[],
+    batch: boolean,
+    spans?: IngestSpans,
   ): Promise<{ results: IngestResult[]; headers: Record<string, string> }> {
     // Without the store nothing taken could be routed or recorded: say so, and the producer retries.
     if (!this.store.healthy()) {
@@ -305,7 +331,7 @@ export class Hub {
     const { results, deliveries } = await this.intake.take(
       events,
       (event) => {
-        const routed = this.routeOf(event);
+        const routed = spans ? spans.route(event, () => this.routeOf(event)) : this.routeOf(event);
         routes.set(event, routed);
         return routed;
       },

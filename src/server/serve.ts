@@ -9,6 +9,7 @@ import { resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { type HubConfig, parseConfig } from '../core/config.js';
 import { loadAdminKey } from '../governance/admin-key.js';
+import { tracerProviderFromEnv } from '../observability/otel-env.js';
 import type { JetStreamBus } from '../storage/nats/bus.js';
 import type { EventStore } from '../storage/ports.js';
 import { openSqliteStore } from '../storage/sqlite/store.js';
@@ -49,13 +50,16 @@ export async function startHub(config: HubConfig, deps: HubDeps = {}): Promise<R
       `\nJunction generated an admin API key. It is shown only this once and kept in ${dataDir}/admin.key:\n\n    ${admin.key}\n\n`,
     );
   }
+  // Made here, and so shut down here; an injected provider is the caller's to shut down.
+  const otel = deps.tracerProvider ? undefined : tracerProviderFromEnv();
   const { store, bus } = await openBackends(config, dataDir, logger);
-  const hub = new Hub(store, config, logger, { ...deps, bus });
+  const hub = new Hub(store, config, logger, { ...deps, bus, tracerProvider: deps.tracerProvider ?? otel });
   try {
     await hub.load();
   } catch (error) {
     await bus?.close({ force: true });
     await store.close();
+    await otel?.shutdown();
     throw error;
   }
   const app = buildApp({ hub, adminKey: admin.key, logger });
@@ -73,6 +77,8 @@ export async function startHub(config: HubConfig, deps: HubDeps = {}): Promise<R
       await app.close();
       await hub.stop();
       await bus?.close();
+      // Flushes the spans still buffered, so the last attempts before a drain are exported too.
+      await otel?.shutdown();
     })();
     return stopping;
   };

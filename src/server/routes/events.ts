@@ -16,7 +16,7 @@ export const eventRoutes: FastifyPluginAsync<{ hub: Hub }> = async (app, { hub }
     const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
     const { mode, events } = parseIngest(request.headers, body, limits);
     // The 202 goes out only once the append is durable: that is what `await` waits for.
-    const { results, headers } = await hub.ingest(events, mode === 'batch');
+    const { results, headers } = await hub.ingest(events, mode === 'batch', request.headers);
     return reply.code(202).headers(headers).send({ events: results });
   });
 
