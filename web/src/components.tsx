@@ -61,3 +61,20 @@ export function Json({ value }: { value: unknown }) {
 export function Status({ value }: { value: string }) {
   return <span class={`status status-${value}`}>{value}</span>;
 }
+
+/** A flat object as a two-column table; nested values are shown as JSON. */
+export function Fields({ value, label }: { value: unknown; label: string }) {
+  if (typeof value !== 'object' || value === null) return <p>{value === null ? 'none' : String(value)}</p>;
+  return (
+    <table class="fields" aria-label={label}>
+      <tbody>
+        {Object.entries(value).map(([name, v]) => (
+          <tr key={name}>
+            <th scope="row">{name}</th>
+            <td>{typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v ?? '—')}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}

@@ -49,7 +49,7 @@ interface Lineage {
 const SEARCH_FIELDS = [
   ['type', 'Type'],
   ['source', 'Source'],
-  ['subject', 'Subject'],
+  ['subject', 'Subject (orders/* for a prefix)'],
   ['correlationid', 'Correlation id'],
   ['traceid', 'Trace id'],
   ['from', 'Received from'],

@@ -1,7 +1,7 @@
 /** Subscriptions: the list, one subscription with its state, a test event, edit and delete. */
 import { useEffect, useState } from 'preact/hooks';
 import { api, json } from '../api';
-import { ErrorNote, Json, Link, Status } from '../components';
+import { ErrorNote, Fields, Json, Link, Status } from '../components';
 import { navigate } from '../router';
 import { type Subscription, SubscriptionForm } from './subscription-form';
 
@@ -139,18 +139,20 @@ function StatePanel({ id }: { id: string }) {
       <h2>Breaker and rate limit</h2>
       <ErrorNote error={error} what="Breaker and rate-limit state" />
       {state && (
-        <dl>
-          <dt>Circuit breaker</dt>
-          <dd>
-            <Json value={state.breaker} />
-          </dd>
-          <dt>Rate limit</dt>
-          <dd>{state.rateLimit ? <Json value={state.rateLimit} /> : 'none'}</dd>
-          <dt>Deliveries</dt>
-          <dd>
-            <Json value={state.counts} />
-          </dd>
-        </dl>
+        <div class="state">
+          <div>
+            <h3>Circuit breaker</h3>
+            <Fields value={state.breaker} label="Circuit breaker" />
+          </div>
+          <div>
+            <h3>Rate limit</h3>
+            <Fields value={state.rateLimit ?? null} label="Rate limit" />
+          </div>
+          <div>
+            <h3>Deliveries by status</h3>
+            <Fields value={state.counts} label="Deliveries by status" />
+          </div>
+        </div>
       )}
     </>
   );
