@@ -26,6 +26,7 @@ import { replayRoutes } from './routes/replays.js';
 import { restHookRoutes } from './routes/rest-hooks.js';
 import { schemaRoutes } from './routes/schemas.js';
 import { simulateRoutes } from './routes/simulate.js';
+import { streamRoutes } from './routes/stream.js';
 import { subscriptionRoutes } from './routes/subscriptions.js';
 
 export interface AppOptions {
@@ -98,6 +99,7 @@ export function buildApp({ hub, adminKey, logger }: AppOptions): FastifyInstance
       done(keyMatches(match[1]!) ? undefined : new UnauthorizedError('the API key is not valid'));
     });
     v1.register(eventRoutes, { hub });
+    v1.register(streamRoutes, { hub });
     v1.register(subscriptionRoutes, { hub });
     v1.register(deadLetterRoutes, { hub });
     v1.register(replayRoutes, { hub });
