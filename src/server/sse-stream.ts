@@ -89,21 +89,30 @@ export class SseStream {
       let chunk = '';
       let last: number | null = null;
       for (const stored of page) {
-        if (this.matches(stored.event)) {
-          chunk += `id: ${stored.seq}\nevent: cloudevent\ndata: ${dataLines(eventJson(stored.event))}\n\n`;
-          last = stored.seq;
+        this.cursor = { from: Date.parse(stored.receivedAt), afterSeq: stored.seq };
+        if (!this.matches(stored.event)) continue;
+        chunk += `id: ${stored.seq}\nevent: cloudevent\ndata: ${dataLines(eventJson(stored.event))}\n\n`;
+        last = stored.seq;
+        // Written in pieces of about the buffer's size, so that a page of large events is never
+        // held whole as one string.
+        if (chunk.length >= this.options.maxBufferBytes) {
+          if (!(await this.send(chunk, last))) return;
+          chunk = '';
         }
       }
-      const end = page[page.length - 1]!;
-      this.cursor = { from: Date.parse(end.receivedAt), afterSeq: end.seq };
-      if (chunk === '') continue;
-      if (!(await this.room(Buffer.byteLength(chunk)))) {
-        if (!signal.aborted) this.overflow();
-        return;
-      }
-      this.res.write(chunk);
-      this.lastSent = last;
+      if (last !== null && chunk !== '' && !(await this.send(chunk, last))) return;
     }
+  }
+
+  /** Writes once there is room; false when the stream has ended, by overflow or the client leaving. */
+  private async send(chunk: string, last: number): Promise<boolean> {
+    if (!(await this.room(Buffer.byteLength(chunk)))) {
+      if (!this.abort.signal.aborted) this.overflow();
+      return false;
+    }
+    this.res.write(chunk);
+    this.lastSent = last;
+    return true;
   }
 
   /**
@@ -116,12 +125,19 @@ export class SseStream {
     while (this.res.writableLength > 0 && this.res.writableLength + bytes > maxBufferBytes) {
       const left = deadline - Date.now();
       if (left <= 0 || this.abort.signal.aborted) return false;
+      // A timer of its own rather than AbortSignal.timeout inside AbortSignal.any: on Node 20 that
+      // combination was seen here never to fire, leaving a stalled stream open for good.
+      const wait = new AbortController();
+      const timer = setTimeout(() => wait.abort(), left);
+      const stop = () => wait.abort();
+      this.abort.signal.addEventListener('abort', stop, { once: true });
       try {
-        await once(this.res, 'drain', {
-          signal: AbortSignal.any([this.abort.signal, AbortSignal.timeout(left)]),
-        });
+        await once(this.res, 'drain', { signal: wait.signal });
       } catch {
         // Timed out or aborted: the loop's checks say which.
+      } finally {
+        clearTimeout(timer);
+        this.abort.signal.removeEventListener('abort', stop);
       }
     }
     return !this.abort.signal.aborted;

@@ -14,7 +14,7 @@ const POLL_INTERVAL_MS = 100;
 const SHARED_SETTLE_MS = 1_000;
 const STREAM_OPTIONS = {
   heartbeatMs: 15_000,
-  pageSize: 500,
+  pageSize: 100,
   maxBufferBytes: 1024 * 1024,
   stallMs: 5_000,
 };
