@@ -91,7 +91,8 @@ export function parseStreamQuery(query: Record<string, unknown>, lastEventId: un
     if (given !== undefined) after = cursorValue(given, '/after', errors);
   }
   if (errors.length > 0) {
-    throw new ValidationError(errors.map((e) => `${e.pointer}: ${e.message}`).join('; '), { errors });
+    const names = [...new Set(errors.map((e) => e.pointer))].join(', ');
+    throw new ValidationError(`the stream has ${errors.length} invalid parameter(s): ${names}`, { errors });
   }
   return { filters, after };
 }
