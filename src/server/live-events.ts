@@ -74,15 +74,30 @@ export class LiveEvents {
   }
 
   /**
-   * The events after `cursor`, at most `limit`, oldest first. An event at or before the cursor's
-   * sequence number is never returned: when the cursor's own event has been swept, the store reads
-   * again from the cursor's time, and what it repeats is dropped here.
+   * The events after `cursor`, at most `limit`, in order of receipt. When the cursor's own event
+   * has been swept, the store reads again from the cursor's time, and what it repeats is dropped
+   * here; with no time known (`from` 0), by sequence number, the order of receipt in one process.
    */
   async read(cursor: Cursor, limit: number): Promise<StoredEvent[]> {
     const to = this.options.settleMs > 0 ? Date.now() - this.options.settleMs : END_OF_TIME;
     if (to <= cursor.from) return [];
     const page = await this.store.archived(new Date(cursor.from), new Date(to), cursor.afterSeq, limit);
-    return page.filter((e) => e.seq > cursor.afterSeq);
+    if (cursor.from === 0) return page.filter((e) => e.seq > cursor.afterSeq);
+    return page.filter((e) => {
+      const at = Date.parse(e.receivedAt);
+      return at > cursor.from || (at === cursor.from && e.seq > cursor.afterSeq);
+    });
+  }
+
+  /**
+   * Where a stream resumes after the event numbered `seq`: after that event's time of receipt, since
+   * with several processes numbers and receipt need not agree. Time unknown (0) when the event is
+   * gone or never was.
+   */
+  async cursorAfter(seq: number): Promise<Cursor> {
+    const key = (await this.store.eventSummaries([seq])).get(seq);
+    const found = key ? await this.store.lookupEvent(key.source, key.id) : undefined;
+    return { from: found ? Date.parse(found.event.receivedAt) : 0, afterSeq: seq };
   }
 
   /**

@@ -120,7 +120,7 @@ export const streamRoutes: FastifyPluginAsync<{ hub: Hub }> = async (app, { hub 
     );
     // From the next event on: the time now, since the log is read in order of receipt.
     const cursor: Cursor =
-      query.after === undefined ? { from: Date.now(), afterSeq: 0 } : { from: 0, afterSeq: query.after };
+      query.after === undefined ? { from: Date.now(), afterSeq: 0 } : await live.cursorAfter(query.after);
     let stream: SseStream | undefined;
     const release = live.admit(() => stream?.close());
     if (!release) {
