@@ -5,8 +5,10 @@
  * says when there is something after it.
  *
  * The store is read rather than ingest observed because the store is where an event is durable:
- * a stream never shows an event before its acknowledgement could have gone out. With a store
- * shared by several processes the poll sees the events every process records.
+ * a stream never shows an event before its acknowledgement could have gone out (SQLite in WAL mode
+ * with `synchronous=FULL` shows a commit to readers only once the log is synced; with a bus, the
+ * acknowledgement comes from JetStream before the event is recorded). With a store shared by
+ * several processes the poll sees the events every process records.
  */
 import type { EventStore, StoredEvent } from '../storage/ports.js';
 
