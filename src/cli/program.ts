@@ -14,6 +14,7 @@ import { registerReplay } from './commands/replay.js';
 import { registerSchema } from './commands/schema.js';
 import { registerServe } from './commands/serve.js';
 import { registerSub } from './commands/sub.js';
+import { registerTail } from './commands/tail.js';
 import { CliError, InterruptedError, UsageError } from './errors.js';
 
 /** Exit codes, as scripts calling `junction` can rely on them. */
@@ -48,6 +49,7 @@ export function createProgram(): Command {
   registerChannels(program);
   registerEndpoints(program);
   registerHook(program);
+  registerTail(program);
   program.addHelpText(
     'after',
     `

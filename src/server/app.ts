@@ -27,6 +27,7 @@ import { restHookRoutes } from './routes/rest-hooks.js';
 import { schemaRoutes } from './routes/schemas.js';
 import { simulateRoutes } from './routes/simulate.js';
 import { statsRoutes } from './routes/stats.js';
+import { streamRoutes } from './routes/stream.js';
 import { subscriptionRoutes } from './routes/subscriptions.js';
 import { uiRoutes } from './routes/ui.js';
 
@@ -102,6 +103,7 @@ export function buildApp({ hub, adminKey, logger }: AppOptions): FastifyInstance
       done(keyMatches(match[1]!) ? undefined : new UnauthorizedError('the API key is not valid'));
     });
     v1.register(eventRoutes, { hub });
+    v1.register(streamRoutes, { hub });
     v1.register(subscriptionRoutes, { hub });
     v1.register(deadLetterRoutes, { hub });
     v1.register(replayRoutes, { hub });

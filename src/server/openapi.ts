@@ -381,6 +381,42 @@ export function openApiDocument(version: string) {
           responses: { 200: { description: 'the event' }, 400: problem, 404: problem },
         },
       },
+      '/v1/events/stream': {
+        get: {
+          summary:
+            'Server-sent events of events as they become durable (event: cloudevent, id: the sequence number); resumable with Last-Event-ID',
+          parameters: [
+            {
+              name: 'type',
+              in: 'query',
+              description: 'exact event type; repeat it or give a comma list for any of several',
+              schema: { type: 'array', items: { type: 'string' } },
+              style: 'form',
+              explode: true,
+            },
+            { name: 'source', in: 'query', description: 'exact source', schema: { type: 'string' } },
+            { name: 'subject', in: 'query', description: 'subject prefix', schema: { type: 'string' } },
+            { name: 'sql', in: 'query', description: 'a CESQL expression', schema: { type: 'string' } },
+            {
+              name: 'after',
+              in: 'query',
+              description: 'replay stored events after this id first (Last-Event-ID wins when both are sent)',
+              schema: { type: 'integer', minimum: 0 },
+            },
+            { name: 'Last-Event-ID', in: 'header', schema: { type: 'string' } },
+          ],
+          responses: {
+            200: {
+              description:
+                'a text/event-stream: `cloudevent` messages, `: heartbeat` comments every 15 s, and a last `overflow` message when the client falls too far behind',
+              content: { 'text/event-stream': { schema: { type: 'string' } } },
+            },
+            400: problem,
+            401: problem,
+            503: problem,
+          },
+        },
+      },
       '/v1/subscriptions': {
         get: {
           summary: 'List subscriptions',
