@@ -29,6 +29,7 @@ import { simulateRoutes } from './routes/simulate.js';
 import { statsRoutes } from './routes/stats.js';
 import { streamRoutes } from './routes/stream.js';
 import { subscriptionRoutes } from './routes/subscriptions.js';
+import { uiRoutes } from './routes/ui.js';
 
 export interface AppOptions {
   hub: Hub;
@@ -80,6 +81,8 @@ export function buildApp({ hub, adminKey, logger }: AppOptions): FastifyInstance
   );
 
   app.register(healthRoutes, { hub });
+  // The dashboard's files hold no secrets: it signs in with an API key and calls /v1 like any client.
+  app.register(uiRoutes);
   // Hooks are posted to by no-code tools holding the hook's own secret, not an API key: outside /v1's auth.
   const hooks = hookServices(hub);
   app.register(hookIngestRoutes, { hub, hooks });

@@ -271,6 +271,17 @@ export function openApiDocument(version: string) {
           responses: { 200: { description: 'ready' }, 503: { description: 'storage does not answer' } },
         },
       },
+      '/ui': {
+        get: {
+          summary:
+            'The web dashboard (deep links under /ui/ answer the same page); it signs in with an API key',
+          security: [],
+          responses: {
+            200: { description: 'the dashboard', content: { 'text/html': {} } },
+            404: { description: 'the dashboard was not built (run npm run build)' },
+          },
+        },
+      },
       '/metrics': {
         get: {
           summary: 'Prometheus metrics (text exposition format), behind the API key',
