@@ -16,6 +16,7 @@ import {
   RATE_LIMIT_BOUNDS,
 } from '../core/config.js';
 import { DELIVERY_STATUSES } from '../storage/ports.js';
+import { dashboardPaths, dashboardSchemas, eventSearch } from './openapi-dashboard.js';
 
 const problem = { $ref: '#/components/responses/Problem' };
 const json = (schema: unknown) => ({ content: { 'application/json': { schema } } });
@@ -278,6 +279,7 @@ export function openApiDocument(version: string) {
         },
       },
       '/v1/events': {
+        get: eventSearch,
         post: {
           summary: 'Publish events (CloudEvents HTTP binding: binary, structured or batch mode)',
           description:
@@ -404,6 +406,7 @@ export function openApiDocument(version: string) {
         },
       },
       ...hookPaths,
+      ...dashboardPaths,
       '/v1/dead-letters': {
         get: {
           summary: 'Dead letters, optionally of one subscription',
@@ -871,6 +874,7 @@ export function openApiDocument(version: string) {
       },
       schemas: {
         ...hookSchemas,
+        ...dashboardSchemas,
         Problem: {
           type: 'object',
           required: ['type', 'title', 'status', 'detail'],

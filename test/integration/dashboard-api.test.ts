@@ -75,6 +75,27 @@ async function postTest(id: string, body?: unknown) {
   };
 }
 
+it('describes the routes in /openapi.json', async () => {
+  const doc = (await (await fetch(`${hub.url}/openapi.json`)).json()) as Json;
+  expect(doc.paths['/v1/events'].get.parameters.map((p: { name: string }) => p.name)).toEqual([
+    'type',
+    'source',
+    'subject',
+    'correlationid',
+    'traceid',
+    'from',
+    'to',
+    'limit',
+    'after',
+  ]);
+  expect(doc.paths['/v1/events'].post).toBeDefined();
+  expect(doc.paths['/v1/subscriptions/{id}/test'].post).toBeDefined();
+  expect(doc.paths['/v1/subscriptions/{id}/state'].get).toBeDefined();
+  expect(Object.keys(doc.components.schemas)).toEqual(
+    expect.arrayContaining(['EventSummary', 'TestEventResult', 'SubscriptionState']),
+  );
+});
+
 describe('event search', () => {
   const source = `/search/${Date.now()}`;
   let from: string;
