@@ -1607,6 +1607,21 @@ function storePortSuite(backend: Backend): void {
       ]);
     });
 
+    it('finds an event whose data holds control characters and lone surrogates', async () => {
+      await store.append(
+        [
+          ev('odd', {
+            subject: 'odd/1',
+            correlationid: 'c-odd',
+            data: { nul: 'a\u0000b', lone: 'x\ud800y' },
+          }),
+        ],
+        nowhere,
+      );
+      expect(ids(await store.searchEvents({ subject: 'odd/*' }, 10, undefined))).toEqual(['odd']);
+      expect(ids(await store.searchEvents({ correlationid: 'c-odd' }, 10, undefined))).toEqual(['odd']);
+    });
+
     it('pages by sequence number, below the last one of the previous page', async () => {
       await fill();
       const p1 = await store.searchEvents({ source: '/shop' }, 2, undefined);

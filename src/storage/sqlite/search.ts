@@ -83,18 +83,19 @@ export class SqliteSearch {
     if (beforeSeq !== undefined) add('seq < ?', beforeSeq);
     // The time range becomes a range of sequence numbers, read from the time index: the embedded
     // store numbers events in the order it receives them, so the range of one is the range of the
-    // other, and each field index (ending in seq) serves both at once. The times are still checked.
+    // other, and each field index (ending in seq) serves both at once. The times are still checked,
+    // with `+` so that the planner never reads the range through the time index and sorts it.
     if (query.from !== undefined) {
       const first = this.firstAtOrAfter.get(query.from.getTime()) as { seq: number } | undefined;
       if (!first) return null;
       add('seq >= ?', first.seq);
-      add('received_at >= ?', query.from.getTime());
+      add('+received_at >= ?', query.from.getTime());
     }
     if (query.to !== undefined) {
       const last = this.lastBefore.get(query.to.getTime()) as { seq: number } | undefined;
       if (!last) return null;
       add('seq <= ?', last.seq);
-      add('received_at < ?', query.to.getTime());
+      add('+received_at < ?', query.to.getTime());
     }
     if (query.type !== undefined) add('type = ?', query.type);
     if (query.source !== undefined) add('source = ?', query.source);
