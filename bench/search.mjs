@@ -273,8 +273,11 @@ async function postgresRun() {
   try {
     const started = performance.now();
     await sql.unsafe(`
-      INSERT INTO events (seq, source, id, type, channel, body, received_at)
-      SELECT i + 1, '/shop/' || (i % 20), 'ev-' || i, 'com.acme.kind' || (i % 50) || '.created', 'default',
+      INSERT INTO events (seq, source, id, type, channel, body, received_at, subject, correlation_id, trace_id)
+      SELECT seq, source, id, type, channel, body, received_at, body ->> 'subject', body ->> 'correlationid',
+        substr(body ->> 'traceparent', 4, 32)
+      FROM (SELECT i + 1 AS seq, '/shop/' || (i % 20) AS source, 'ev-' || i AS id, 'com.acme.kind' || (i % 50) || '.created' AS type,
+        'default' AS channel,
         json_strip_nulls(json_build_object(
           'specversion', '1.0', 'id', 'ev-' || i, 'source', '/shop/' || (i % 20),
           'type', 'com.acme.kind' || (i % 50) || '.created',
@@ -284,9 +287,9 @@ async function postgresRun() {
           'traceparent', CASE WHEN i % 20 = 7 THEN
             '00-' || repeat(lpad(to_hex((i::bigint * 2654435761) % 4294967296), 8, '0'), 4) || '-00f067aa0ba902b7-01' END,
           'time', to_char(to_timestamp((${START} + i * ${STEP_MS}) / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-          'datacontenttype', 'application/json', 'data', '${DATA}'::json)),
-        ${START} + i * ${STEP_MS}
-      FROM generate_series(0, ${EVENTS - 1}) AS i`);
+          'datacontenttype', 'application/json', 'data', '${DATA}'::json)) AS body,
+        ${START} + i * ${STEP_MS} AS received_at
+      FROM generate_series(0, ${EVENTS - 1}) AS i) AS made`);
     await sql.unsafe(`SELECT setval(pg_get_serial_sequence('events', 'seq'), ${EVENTS})`);
     await sql.unsafe('ANALYZE events');
     console.log(
