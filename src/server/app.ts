@@ -16,6 +16,7 @@ import type { Hub } from './hub.js';
 import { errorHandler, sendProblem } from './problem.js';
 import { catalogRoutes } from './routes/catalog.js';
 import { channelRoutes } from './routes/channels.js';
+import { dashboardApiRoutes } from './routes/dashboard-api.js';
 import { deadLetterRoutes } from './routes/dead-letters.js';
 import { eventRoutes } from './routes/events.js';
 import { expressionRoutes } from './routes/expressions.js';
@@ -116,6 +117,7 @@ export function buildApp({ hub, adminKey, logger }: AppOptions): FastifyInstance
     v1.register(expressionRoutes, { hub });
     v1.register(restHookRoutes, { hub });
     v1.register(hookAdminRoutes, { hub, hooks });
+    v1.register(dashboardApiRoutes, { hub });
   });
   return app;
 }

@@ -25,6 +25,13 @@ import { Replayer, type ReplayInput } from '../delivery/replay.js';
 import { redactSink, restorePassword } from '../delivery/sinks/broker-settings.js';
 import { HttpSink } from '../delivery/sinks/http.js';
 import { SinkRouter } from '../delivery/sinks/router.js';
+import {
+  sendOnce,
+  TEST_TYPE,
+  type TestEventInput,
+  type TestSendResult,
+  testEvent,
+} from '../delivery/test-send.js';
 import { logIngested } from '../observability/log-fields.js';
 import { Metrics } from '../observability/metrics.js';
 import { type IngestSpans, type TraceCarrier, Tracing } from '../observability/tracing.js';
@@ -457,6 +464,15 @@ export class Hub {
       breaker: view ?? { endpoint: endpointOf(sub), state: 'closed' },
       failingSince: sub.failingSince,
     };
+  }
+
+  /** Sends one test event through the subscription's sink path, once; nothing is stored or retried. */
+  async sendTest(id: string, input: TestEventInput): Promise<TestSendResult> {
+    const sub = this.getSubscription(id);
+    const type = input.type ?? sub.types[0] ?? TEST_TYPE;
+    const [latest] = input.data === undefined ? await this.store.recentEvents(type, 1) : [];
+    const event = testEvent(type, input, latest?.event, this.exampleData(type));
+    return sendOnce({ sink: this.sink, prepare: (s, e) => this.preparation.for(s, e, false) }, sub, event);
   }
 
   createSubscription(input: SubscriptionInput): Promise<{ subscription: Subscription; secret: string }> {

@@ -16,6 +16,7 @@ import {
   RATE_LIMIT_BOUNDS,
 } from '../core/config.js';
 import { DELIVERY_STATUSES } from '../storage/ports.js';
+import { dashboardPaths, dashboardSchemas, eventSearch } from './openapi-dashboard.js';
 
 const problem = { $ref: '#/components/responses/Problem' };
 const json = (schema: unknown) => ({ content: { 'application/json': { schema } } });
@@ -305,6 +306,7 @@ export function openApiDocument(version: string) {
         },
       },
       '/v1/events': {
+        get: eventSearch,
         post: {
           summary: 'Publish events (CloudEvents HTTP binding: binary, structured or batch mode)',
           description:
@@ -467,6 +469,7 @@ export function openApiDocument(version: string) {
         },
       },
       ...hookPaths,
+      ...dashboardPaths,
       '/v1/dead-letters': {
         get: {
           summary: 'Dead letters, optionally of one subscription',
@@ -934,6 +937,7 @@ export function openApiDocument(version: string) {
       },
       schemas: {
         ...hookSchemas,
+        ...dashboardSchemas,
         Problem: {
           type: 'object',
           required: ['type', 'title', 'status', 'detail'],

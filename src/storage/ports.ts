@@ -390,6 +390,34 @@ export interface Page<T> {
   next: string | null;
 }
 
+/**
+ * What the dashboard's event search asks for; every field is optional. `subject` ending in `*`
+ * matches as a prefix; `from` (inclusive) and `to` (exclusive) bound the received time.
+ */
+export interface EventQuery {
+  type?: string;
+  source?: string;
+  subject?: string;
+  correlationid?: string;
+  /** The 32 hex digits of a W3C trace id, matched against the event's `traceparent`. */
+  traceid?: string;
+  from?: Date;
+  to?: Date;
+}
+
+/** One event as a search lists it: its identity and what it was searched by, not its data. */
+export interface EventSummary {
+  seq: number;
+  source: string;
+  id: string;
+  type: string;
+  subject: string | null;
+  time: string | null;
+  receivedAt: string;
+  correlationid: string | null;
+  traceid: string | null;
+}
+
 /** The no-code tools an inbound hook adapts to, and `signed` for a service that signs with an HMAC. */
 export const HOOK_PRESETS = [
   'generic',
@@ -560,6 +588,11 @@ export interface EventStore {
     afterSeq: number,
     limit: number,
   ): Promise<(StoredEvent & { channel: string })[]>;
+  /**
+   * Stored events matching every field of the query, newest (highest sequence number) first, with
+   * a sequence number below `beforeSeq` when given: keyset paging, each filter served by an index.
+   */
+  searchEvents(query: EventQuery, limit: number, beforeSeq: number | undefined): Promise<EventSummary[]>;
   /** The latest `limit` stored events of a type, newest first. */
   recentEvents(type: string, limit: number): Promise<StoredEvent[]>;
   /** How many archived events were received in [from, to). */

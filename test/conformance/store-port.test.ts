@@ -1558,6 +1558,122 @@ function storePortSuite(backend: Backend): void {
     });
   });
 
+  describe('event search', () => {
+    const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const OTHER_TRACE = '0af7651916cd43dd8448eb211c80319c';
+    const ids = (items: { id: string }[]) => items.map((e) => e.id);
+
+    async function fill(): Promise<{ t1: Date; t2: Date }> {
+      await store.append(
+        [
+          ev('e1', { subject: 'orders/1', correlationid: 'c-1', time: '2026-11-26T10:00:00Z' }),
+          ev('e2', { subject: 'orders/2', traceparent: `00-${TRACE}-00f067aa0ba902b7-01` }),
+          ev('s1', { source: '/crm', type: 'com.acme.customer.updated', subject: 'customers/9' }),
+        ],
+        nowhere,
+      );
+      await tick();
+      await store.append(
+        [
+          ev('e3', { subject: 'orders/10', correlationid: 'c-1' }),
+          ev('e4', { traceparent: `00-${OTHER_TRACE}-00f067aa0ba902b7-01`, subject: 'ordersx' }),
+          ev('e5', { correlationid: 42, subject: 'orders' }),
+        ],
+        nowhere,
+      );
+      const at = async (id: string) => new Date((await store.lookupEvent('/shop', id))!.event.receivedAt);
+      return { t1: await at('e1'), t2: await at('e3') };
+    }
+
+    it('lists every event newest first, with the fields it is searched by', async () => {
+      await fill();
+      const all = await store.searchEvents({}, 10, undefined);
+      expect(ids(all)).toEqual(['e5', 'e4', 'e3', 's1', 'e2', 'e1']);
+      const e1 = await store.lookupEvent('/shop', 'e1');
+      expect(all[5]).toEqual({
+        seq: e1!.event.seq,
+        source: '/shop',
+        id: 'e1',
+        type: TYPE,
+        subject: 'orders/1',
+        time: '2026-11-26T10:00:00Z',
+        receivedAt: e1!.event.receivedAt,
+        correlationid: 'c-1',
+        traceid: null,
+      });
+      expect(all[4]).toMatchObject({ id: 'e2', traceid: TRACE, correlationid: null, time: null });
+      expect(all[0]).toMatchObject({ id: 'e5', correlationid: '42' });
+    });
+
+    it('filters by type, source, correlation id and trace id', async () => {
+      await fill();
+      const find = async (query: Parameters<EventStore['searchEvents']>[0]) =>
+        ids(await store.searchEvents(query, 10, undefined));
+      expect(await find({ type: 'com.acme.customer.updated' })).toEqual(['s1']);
+      expect(await find({ source: '/crm' })).toEqual(['s1']);
+      expect(await find({ source: '/shop', type: TYPE })).toEqual(['e5', 'e4', 'e3', 'e2', 'e1']);
+      expect(await find({ correlationid: 'c-1' })).toEqual(['e3', 'e1']);
+      expect(await find({ correlationid: 'c-2' })).toEqual([]);
+      expect(await find({ traceid: TRACE })).toEqual(['e2']);
+      expect(await find({ traceid: OTHER_TRACE, type: TYPE })).toEqual(['e4']);
+      expect(await find({ source: '/none' })).toEqual([]);
+    });
+
+    it('matches a subject exactly, or by the prefix before a trailing *', async () => {
+      await fill();
+      const find = async (subject: string) => ids(await store.searchEvents({ subject }, 10, undefined));
+      expect(await find('orders/1')).toEqual(['e1']);
+      expect(await find('orders/*')).toEqual(['e3', 'e2', 'e1']);
+      expect(await find('orders*')).toEqual(['e5', 'e4', 'e3', 'e2', 'e1']);
+      expect(await find('order')).toEqual([]);
+      expect(await find('customers/*')).toEqual(['s1']);
+    });
+
+    it('bounds the received time, from inclusive and to exclusive', async () => {
+      const { t1, t2 } = await fill();
+      const find = async (from?: Date, to?: Date) =>
+        ids(await store.searchEvents({ ...(from ? { from } : {}), ...(to ? { to } : {}) }, 10, undefined));
+      expect(await find(t2)).toEqual(['e5', 'e4', 'e3']);
+      expect(await find(undefined, t2)).toEqual(['s1', 'e2', 'e1']);
+      expect(await find(t1, t2)).toEqual(['s1', 'e2', 'e1']);
+      expect(await find(new Date(t2.getTime() + 1))).toEqual([]);
+      expect(await find(undefined, t1)).toEqual([]);
+      expect(ids(await store.searchEvents({ from: t2, correlationid: 'c-1' }, 10, undefined))).toEqual([
+        'e3',
+      ]);
+      expect(ids(await store.searchEvents({ to: t2, subject: 'orders/*' }, 10, undefined))).toEqual([
+        'e2',
+        'e1',
+      ]);
+    });
+
+    it('finds an event whose data holds control characters and lone surrogates', async () => {
+      await store.append(
+        [
+          ev('odd', {
+            subject: 'odd/1',
+            correlationid: 'c-odd',
+            data: { nul: 'a\u0000b', lone: 'x\ud800y' },
+          }),
+        ],
+        nowhere,
+      );
+      expect(ids(await store.searchEvents({ subject: 'odd/*' }, 10, undefined))).toEqual(['odd']);
+      expect(ids(await store.searchEvents({ correlationid: 'c-odd' }, 10, undefined))).toEqual(['odd']);
+    });
+
+    it('pages by sequence number, below the last one of the previous page', async () => {
+      await fill();
+      const p1 = await store.searchEvents({ source: '/shop' }, 2, undefined);
+      expect(ids(p1)).toEqual(['e5', 'e4']);
+      const p2 = await store.searchEvents({ source: '/shop' }, 2, p1[1]!.seq);
+      expect(ids(p2)).toEqual(['e3', 'e2']);
+      const p3 = await store.searchEvents({ source: '/shop' }, 2, p2[1]!.seq);
+      expect(ids(p3)).toEqual(['e1']);
+      expect(await store.searchEvents({ source: '/shop' }, 2, p3[0]!.seq)).toEqual([]);
+    });
+  });
+
   describe('replays', () => {
     /** A page of replay deliveries to sub_a for the events, with ids of the page's own. */
     async function replayPage(

@@ -6,6 +6,7 @@ import type postgres from 'postgres';
 import { type CloudEvent, eventJson } from '../../core/event.js';
 import type { AppendResult, DueDelivery, EventContract, Routed } from '../ports.js';
 import { deliveriesOf, iso, pendingDelivery } from '../records.js';
+import { searchFields } from '../search.js';
 import type { Leaser } from './due.js';
 import { pgArray } from './rows.js';
 
@@ -55,6 +56,7 @@ export async function appendEvents(
   const routed = sent.map((i) => allRouted[i]!);
   const planned = sent.map((i, k) => deliveriesOf(events[i]!, routed[k]!, now));
   const d = planned.flatMap((list, k) => list.map((dl) => ({ ...dl, ord: k + 1 })));
+  const fields = sent.map((i) => searchFields(events[i]!));
   const keys = [...new Set(d.flatMap((x) => (x.orderKey === null ? [] : [x.orderKey])))].sort();
   const rows = await sql<{ seq: number; source: string; id: string }[]>`
     WITH input AS (
@@ -62,12 +64,14 @@ export async function appendEvents(
         unnest(${pgArray(sent.map((i) => events[i]!.source))}::text[]), unnest(${pgArray(sent.map((i) => events[i]!.id))}::text[]),
         unnest(${pgArray(sent.map((i) => events[i]!.type))}::text[]), unnest(${pgArray(routed.map((r) => r.channel))}::text[]),
         json_array_elements(${jsonArray(sent.map((i) => eventJson(events[i]!)))}::text::json),
-        unnest(${pgArray(sent.map((i) => contractText(contracts?.[i])))}::text[])
-      ) WITH ORDINALITY AS i (source, id, type, channel, body, contract, ord)
+        unnest(${pgArray(sent.map((i) => contractText(contracts?.[i])))}::text[]),
+        unnest(${pgArray(fields.map((f) => f.subject))}::text[]), unnest(${pgArray(fields.map((f) => f.correlationid))}::text[]),
+        unnest(${pgArray(fields.map((f) => f.traceid))}::text[])
+      ) WITH ORDINALITY AS i (source, id, type, channel, body, contract, subject, correlation_id, trace_id, ord)
     ),
     ins AS (
-      INSERT INTO events (source, id, type, channel, body, received_at, contract)
-      SELECT source, id, type, channel, body, ${now}, contract::jsonb FROM input
+      INSERT INTO events (source, id, type, channel, body, received_at, contract, subject, correlation_id, trace_id)
+      SELECT source, id, type, channel, body, ${now}, contract::jsonb, subject, correlation_id, trace_id FROM input
       WHERE (SELECT count(*) FROM (
         SELECT pg_advisory_xact_lock(${ORDER_LOCK}, hashtext(current_schema() || ':' || k))
         FROM unnest(${pgArray(keys)}::text[]) WITH ORDINALITY AS l (k, n) ORDER BY n) locked) >= 0

@@ -21,7 +21,9 @@ import type {
   DueDelivery,
   DuePage,
   EventContract,
+  EventQuery,
   EventStore,
+  EventSummary,
   EventType,
   Hook,
   Lane,
@@ -48,6 +50,7 @@ import * as hooks from './hooks.js';
 import * as limits from './limits.js';
 import { assertMigrated } from './migrate.js';
 import * as registry from './registry.js';
+import { searchEvents } from './search.js';
 import { ChangeFeed } from './watch.js';
 
 export interface PostgresStoreOptions {
@@ -350,6 +353,10 @@ export class PostgresStore implements EventStore {
     limit: number,
   ): Promise<(StoredEvent & { channel: string })[]> {
     return this.run(() => archive.archived(this.sql, from, to, afterSeq, limit));
+  }
+
+  searchEvents(query: EventQuery, limit: number, beforeSeq: number | undefined): Promise<EventSummary[]> {
+    return this.run(() => searchEvents(this.sql, query, limit, beforeSeq));
   }
 
   recentEvents(type: string, limit: number): Promise<StoredEvent[]> {

@@ -19,7 +19,9 @@ import type {
   DueDelivery,
   DuePage,
   EventContract,
+  EventQuery,
   EventStore,
+  EventSummary,
   EventType,
   Hook,
   Lane,
@@ -43,6 +45,7 @@ import {
   type DeliveryRow as StoredDeliveryRow,
   takeFromBucket,
 } from '../records.js';
+import { SqliteSearch } from './search.js';
 import type { NewEvent } from './write-ops.js';
 import { WriterClient } from './writer-client.js';
 
@@ -84,6 +87,7 @@ export class SqliteStore implements EventStore {
   private readonly db: Database.Database;
   private closed = false;
   private readonly stmt;
+  private readonly finder: SqliteSearch;
   /** Rate-limit buckets by key: when each is full again (epoch ms). */
   private readonly buckets = new Map<string, number>();
 
@@ -93,6 +97,7 @@ export class SqliteStore implements EventStore {
   ) {
     this.db = new Database(path, { readonly: true });
     const db = this.db;
+    this.finder = new SqliteSearch(db);
     this.stmt = {
       // Due deliveries of one lane. With ordering, a delivery waits while an earlier one of its
       // partition key is unsettled (or dead and blocking), so each key yields only its head.
@@ -493,6 +498,19 @@ export class SqliteStore implements EventStore {
       channel: string;
     })[];
     return rows.map((r) => ({ ...toStoredEvent(r), channel: r.channel }));
+  }
+
+  async searchEvents(
+    query: EventQuery,
+    limit: number,
+    beforeSeq: number | undefined,
+  ): Promise<EventSummary[]> {
+    return this.finder.search(query, limit, beforeSeq);
+  }
+
+  /** How SQLite reads a search (`EXPLAIN QUERY PLAN`): what tests and the benchmark check indexes with. */
+  searchPlan(query: EventQuery, beforeSeq?: number): string[] {
+    return this.finder.plan(query, beforeSeq);
   }
 
   async recentEvents(type: string, limit: number): Promise<StoredEvent[]> {

@@ -1,0 +1,51 @@
+/**
+ * What both backends share of the event search: how a subject pattern becomes an index range,
+ * and which fields of an event are searched.
+ */
+import type { CloudEvent } from '../core/event.js';
+
+/** A subject condition: one value, or the half-open range `[low, high)` of a prefix. */
+export type SubjectMatch = { equals: string } | { low: string; high: string };
+
+/**
+ * `orders/*` is every subject starting with `orders/`, any other value one subject exactly. The
+ * range ends at the prefix with its last character incremented: in code-point (UTF-8 byte)
+ * order, which both backends compare subjects in, that is the first string past every string
+ * starting with the prefix, so the prefix is answered from the subject index as a range.
+ *
+ * @example
+ * subjectMatch('orders/*') // { low: 'orders/', high: 'orders0' }
+ */
+export function subjectMatch(subject: string): SubjectMatch {
+  if (!subject.endsWith('*')) return { equals: subject };
+  const low = subject.slice(0, -1);
+  const chars = [...low];
+  const last = chars.pop()!.codePointAt(0)!;
+  // The surrogate block holds no characters: the next one after U+D7FF is U+E000.
+  const next = last === 0xd7ff ? 0xe000 : last + 1;
+  return { low, high: chars.join('') + String.fromCodePoint(next) };
+}
+
+/** A searched attribute as text: strings as they are, numbers written out, anything else absent. */
+function attributeText(value: unknown): string | null {
+  if (typeof value === 'string') return value;
+  return typeof value === 'number' ? String(value) : null;
+}
+
+/**
+ * The searched fields of an event, as a backend that stores them in columns of their own fills them
+ * at append: the subject, the `correlationid` extension, and the trace id in `traceparent`
+ * (`00-<trace id>-<parent id>-<flags>`).
+ */
+export function searchFields(event: CloudEvent): {
+  subject: string | null;
+  correlationid: string | null;
+  traceid: string | null;
+} {
+  const traceparent = event.traceparent;
+  return {
+    subject: attributeText(event.subject),
+    correlationid: attributeText(event.correlationid),
+    traceid: typeof traceparent === 'string' && traceparent.length > 3 ? traceparent.slice(3, 35) : null,
+  };
+}
