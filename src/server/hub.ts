@@ -32,6 +32,7 @@ import {
   type TestSendResult,
   testEvent,
 } from '../delivery/test-send.js';
+import { sharedFor } from '../observability/cached.js';
 import { logIngested } from '../observability/log-fields.js';
 import { Metrics } from '../observability/metrics.js';
 import { type IngestSpans, type TraceCarrier, Tracing } from '../observability/tracing.js';
@@ -88,6 +89,8 @@ const MAX_QUEUED = 1_000;
 /** How often events past their channel's retention are looked for, and how many go per write. */
 const SWEEP_INTERVAL_MS = 60_000;
 const SWEEP_BATCH = 1_000;
+/** How long one read of the backlog serves every scrape and stats poll. */
+const BACKLOG_SHARED_MS = 1_000;
 /** What a shadow delivery records as its reason. */
 const SHADOW_REASON = 'shadow mode: recorded, not sent';
 /** The source of the events the hub publishes about itself. */
@@ -186,7 +189,7 @@ export class Hub {
     }
     this.breakers = new Breakers(config.breaker, (t) => this.onBreaker(t));
     this.metrics.bind({
-      backlog: () => store.backlogByLane(),
+      backlog: sharedFor(BACKLOG_SHARED_MS, () => store.backlogByLane()),
       breakers: () => this.breakers.list().map((b) => ({ ...b, endpoint: redactEndpoint(b.endpoint) })),
       known: (type) => this.registry.cache.get(type) !== null,
     });

@@ -136,4 +136,11 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX events_by_correlation ON events (correlation_id, seq) WHERE correlation_id IS NOT NULL;
   CREATE INDEX events_by_trace ON events (trace_id, seq) WHERE trace_id IS NOT NULL;
   `,
+  // 8: the backlog gauges count pending deliveries and read the oldest one's creation time per lane.
+  // With created_at in the due index the grouping reads the index alone, never the table's rows.
+  `
+  DROP INDEX deliveries_due;
+  CREATE INDEX deliveries_due ON deliveries (subscription_id, channel, next_attempt_at, created_at)
+    WHERE next_attempt_at IS NOT NULL;
+  `,
 ];
