@@ -9,10 +9,11 @@
  * `GET /v1/stats`, so the two never disagree about what was counted.
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { OverloadedError, UnavailableError } from '../core/errors.js';
 import type { CloudEvent } from '../core/event.js';
 import type { BreakerState } from '../delivery/circuit-breaker.js';
 import type { HttpSendResult } from '../delivery/sinks/http.js';
-import type { AppendResult, AttemptResult, LaneBacklog, StoredEvent } from '../storage/ports.js';
+import type { AppendResult, AttemptResult, Delivery, LaneBacklog, StoredEvent } from '../storage/ports.js';
 import { RollingStats } from './stats.js';
 
 /** What the scrape-time gauges read, and what tells a registered type from any other. */
@@ -24,12 +25,26 @@ export interface MetricSources {
   known(type: string): boolean;
 }
 
+/** What a delivery's latency is measured from. */
+export type LatencyItem = {
+  event: Pick<StoredEvent, 'receivedAt'>;
+  delivery: Pick<Delivery, 'replayId' | 'createdAt' | 'budgetSince'>;
+};
+
+/** A lane's backlog as metrics and `GET /v1/stats` show it, with its oldest age as of now. */
+export interface LaneFigures {
+  subscription: string;
+  channel: string;
+  pending: number;
+  oldestPendingAgeSeconds: number | null;
+}
+
 /** What the dispatcher tells about the deliveries it works on. */
 export interface DeliveryRecorder {
   /** A request was sent (one delivery, or a batch) and its outcome recorded durably. */
   attempted(
     subscriptionId: string,
-    items: readonly { event: StoredEvent }[],
+    items: readonly LatencyItem[],
     results: readonly AttemptResult[],
     sent: HttpSendResult,
   ): void;
@@ -52,18 +67,31 @@ const REJECT_REASONS: Record<string, string> = {
   unavailable: 'unavailable',
   overloaded: 'overloaded',
 };
-/** Fastify's own refusals (a body over the limit, say) carry a status, not one of the codes above. */
+/**
+ * Refusals with none of the codes above, by HTTP status: Fastify's own (a body over the limit, say)
+ * carry `statusCode`, Junction's errors `status`.
+ */
 const REJECT_STATUSES: Record<number, string> = {
   400: 'malformed',
   413: 'too_large',
   415: 'unsupported_media_type',
+  503: 'unavailable',
 };
 
 /** The refusal reason of an error thrown while taking events in. */
 export function rejectReason(error: unknown): string {
-  const { code, statusCode } = (error ?? {}) as { code?: unknown; statusCode?: unknown };
+  // By class first: the store's and the bus's outages are subclasses with codes of their own
+  // (store-unavailable, bus-publish-timeout, ...), and all of them are an outage to an operator.
+  if (error instanceof OverloadedError) return 'overloaded';
+  if (error instanceof UnavailableError) return 'unavailable';
+  const { code, status, statusCode } = (error ?? {}) as {
+    code?: unknown;
+    status?: unknown;
+    statusCode?: unknown;
+  };
   if (typeof code === 'string' && code in REJECT_REASONS) return REJECT_REASONS[code]!;
-  if (typeof statusCode === 'number' && statusCode in REJECT_STATUSES) return REJECT_STATUSES[statusCode]!;
+  const httpStatus = typeof statusCode === 'number' ? statusCode : status;
+  if (typeof httpStatus === 'number' && httpStatus in REJECT_STATUSES) return REJECT_STATUSES[httpStatus]!;
   return 'other';
 }
 
@@ -78,6 +106,24 @@ export function statusClass(sent: HttpSendResult): string {
   return sent.ok ? `${Math.floor(sent.status / 100)}xx` : 'none';
 }
 
+/**
+ * When a delivery's latency starts: when the hub was last asked to deliver it. That is the event's
+ * receipt for a live delivery, the replay's making of the delivery for a replay, and the redrive for
+ * a redriven dead letter; measured from receipt, a replay of last week's archive would put
+ * week-long observations into the histogram and the dashboard's p99.
+ */
+export function latencyStart({ event, delivery }: LatencyItem): number {
+  if (delivery.replayId !== null) return Date.parse(delivery.createdAt);
+  const redriven = Date.parse(delivery.budgetSince);
+  return redriven > Date.parse(delivery.createdAt) ? redriven : Date.parse(event.receivedAt);
+}
+
+/**
+ * How long the series of a deleted subscription outlive it: a few scrape intervals, so that its last
+ * counts (the dead letters its deletion made among them) reach Prometheus before they go.
+ */
+export const RETIRED_SERIES_TTL_MS = 5 * 60_000;
+
 const BREAKER_VALUES: Record<BreakerState, number> = { closed: 0, 'half-open': 1, open: 2 };
 
 /** Seconds from receipt to delivery: fast local sinks up to a day of retries. */
@@ -90,6 +136,8 @@ export class Metrics implements DeliveryRecorder {
   /** The rolling window behind `GET /v1/stats`. */
   readonly stats = new RollingStats();
   private sources: MetricSources | undefined;
+  /** Subscriptions deleted whose series are not removed yet. */
+  private readonly deleted = new Set<string>();
 
   /** Events whose data did not match their type's schema, by what ingest did with them. */
   readonly schemaViolations = new Counter({
@@ -174,7 +222,7 @@ export class Metrics implements DeliveryRecorder {
 
   readonly deadLetters = new Counter({
     name: 'junction_dead_letters_total',
-    help: 'Deliveries dead-lettered (attempts or age spent, a permanent failure, a 410, a failed conversion), by subscription.',
+    help: 'Deliveries dead-lettered (attempts or age spent, a permanent failure, a 410, a failed conversion, the subscription deleted), by subscription.',
     labelNames: ['subscription'] as const,
     registers: [this.registry],
   });
@@ -219,7 +267,7 @@ export class Metrics implements DeliveryRecorder {
     },
   });
   /** The backlog read under way for the current scrape, if one is. */
-  private backlogRead: ReturnType<Metrics['backlog']> | null = null;
+  private backlogRead: ReturnType<Metrics['tryBacklog']> | null = null;
 
   readonly breakerState: Gauge<'endpoint'> = new Gauge({
     name: 'junction_endpoint_breaker_state',
@@ -234,7 +282,8 @@ export class Metrics implements DeliveryRecorder {
     },
   });
 
-  constructor() {
+  /** @param retiredSeriesTtlMs how long the series of a deleted subscription are kept. */
+  constructor(private readonly retiredSeriesTtlMs = RETIRED_SERIES_TTL_MS) {
     collectDefaultMetrics({ register: this.registry, prefix: 'junction_' });
   }
 
@@ -244,9 +293,7 @@ export class Metrics implements DeliveryRecorder {
   }
 
   /** The store's backlog by lane, with ages in seconds as of now. */
-  async backlog(): Promise<
-    { subscription: string; channel: string; pending: number; oldestPendingAgeSeconds: number | null }[]
-  > {
+  async backlog(): Promise<LaneFigures[]> {
     const now = Date.now();
     return ((await this.sources?.backlog()) ?? []).map((l) => ({
       subscription: l.subscriptionId,
@@ -278,7 +325,7 @@ export class Metrics implements DeliveryRecorder {
 
   attempted(
     subscriptionId: string,
-    items: readonly { event: StoredEvent }[],
+    items: readonly LatencyItem[],
     results: readonly AttemptResult[],
     sent: HttpSendResult,
   ): void {
@@ -287,37 +334,74 @@ export class Metrics implements DeliveryRecorder {
     results.forEach((r, i) => {
       this.attempts.inc(labels);
       if (r.kind === 'delivered') {
-        const ms = Math.max(0, now - Date.parse(items[i]?.event.receivedAt ?? ''));
+        const item = items[i];
+        const ms = item ? Math.max(0, now - latencyStart(item)) : 0;
         this.deliveryLatency.observe({ subscription: subscriptionId }, ms / 1000);
         this.stats.delivered(ms);
         return;
       }
       this.stats.count('failed');
-      if (r.kind === 'dead' || r.kind === 'disable') this.countDead(subscriptionId);
+      if (r.kind === 'dead' || r.kind === 'disable') this.countDeadAttempt(subscriptionId);
     });
   }
 
   deadWithoutSending(subscriptionId: string): void {
-    this.countDead(subscriptionId);
+    this.countDeadAttempt(subscriptionId);
   }
 
   throttled(subscriptionId: string): void {
     this.throttledDeliveries.inc({ subscription: subscriptionId });
   }
 
-  private countDead(subscriptionId: string): void {
-    this.deadLetters.inc({ subscription: subscriptionId });
-    this.stats.count('dead');
+  /**
+   * A subscription was deleted, and `deadLettered` of its deliveries with it. Its series go after
+   * a while: REST hooks come and go often, and series kept for every subscription ever made would
+   * grow without bound.
+   */
+  subscriptionDeleted(subscriptionId: string, deadLettered: number): void {
+    if (deadLettered > 0) this.countDead(subscriptionId, deadLettered);
+    this.deleted.add(subscriptionId);
+    setTimeout(() => {
+      this.deleted.delete(subscriptionId);
+      const labels = { subscription: subscriptionId };
+      this.deliveryLatency.remove(labels);
+      this.deadLetters.remove(labels);
+      this.throttledDeliveries.remove(labels);
+    }, this.retiredSeriesTtlMs).unref();
+  }
+
+  /**
+   * A delivery the dispatcher dead-lettered. The deletion of its subscription counted every delivery
+   * it had still to attempt, those in flight among them (a REST hook's delivery answered 410, say),
+   * so those are not counted twice.
+   */
+  private countDeadAttempt(subscriptionId: string): void {
+    if (!this.deleted.has(subscriptionId)) this.countDead(subscriptionId);
+  }
+
+  private countDead(subscriptionId: string, n = 1): void {
+    this.deadLetters.inc({ subscription: subscriptionId }, n);
+    this.stats.count('dead', n);
   }
 
   /**
    * The backlog for a scrape. A store that does not answer leaves the backlog gauges empty rather
    * than failing the scrape: the other metrics are what an operator needs most just then.
    */
-  private scrapeBacklog(): ReturnType<Metrics['backlog']> {
+  private async scrapeBacklog(): Promise<LaneFigures[]> {
+    const read = await this.tryBacklog();
+    return 'error' in read ? [] : read.lanes;
+  }
+
+  /**
+   * The backlog, or why the store could not say. One read serves the callers of the moment: the
+   * two backlog gauges of a scrape, and a `GET /v1/stats` alongside.
+   */
+  tryBacklog(): Promise<{ lanes: LaneFigures[] } | { error: string }> {
     if (this.backlogRead === null) {
       this.backlogRead = this.backlog()
-        .catch(() => [])
+        .then((lanes) => ({ lanes }))
+        .catch((error: unknown) => ({ error: error instanceof Error ? error.message : String(error) }))
         .finally(() => {
           this.backlogRead = null;
         });

@@ -514,7 +514,7 @@ export class Hub {
   deleteSubscription(id: string): Promise<Subscription> {
     return this.serially(async () => {
       const current = this.getSubscription(id);
-      await this.store.deleteSubscription(id);
+      this.metrics.subscriptionDeleted(id, (await this.store.deleteSubscription(id)) ?? 0);
       this.subscriptions.delete(id);
       this.router.load([...this.subscriptions.values()]);
       return current;
@@ -642,7 +642,7 @@ export class Hub {
       if (!sub || sub.updatedAt !== seen.updatedAt || sub.status === 'disabled') return;
       if (gone && sub.origin === 'rest-hook') {
         this.log.warn({ subscription: sub.id, reason }, 'REST hook removed: its target is gone');
-        await this.store.deleteSubscription(sub.id);
+        this.metrics.subscriptionDeleted(sub.id, (await this.store.deleteSubscription(sub.id)) ?? 0);
         this.subscriptions.delete(sub.id);
         this.router.load([...this.subscriptions.values()]);
         this.publishOwn('dev.junction.subscription.removed', {
