@@ -303,14 +303,19 @@ export class Metrics implements DeliveryRecorder {
     }));
   }
 
-  /** Events an ingest took (accepted or duplicate), once they are durable. */
-  ingested(events: readonly CloudEvent[], results: readonly AppendResult[]): void {
+  /**
+   * Events an ingest took (accepted or duplicate), once they are durable. With `duplicatesOnly`,
+   * what JetStream acknowledged: its duplicates are counted, and its `accepted` left to the
+   * recorder, which alone knows whether the store took the event or already held it.
+   */
+  ingested(events: readonly CloudEvent[], results: readonly AppendResult[], duplicatesOnly = false): void {
     let accepted = 0;
     results.forEach((r, i) => {
       if (r.status === 'duplicate') {
         this.eventsDuplicate.inc();
         return;
       }
+      if (duplicatesOnly) return;
       accepted++;
       const type = events[i]?.type ?? '';
       this.eventsIngested.inc({ type: this.sources?.known(type) ? type : 'other' });

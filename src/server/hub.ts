@@ -170,6 +170,7 @@ export class Hub {
             results.forEach((r, i) => {
               if (r.status === 'accepted') this.countSettled(routes.get(events[i]!));
             });
+            this.metrics.ingested(events, results);
           },
         },
         log.child({ component: 'recorder' }),
@@ -341,7 +342,7 @@ export class Hub {
     results.forEach((r, i) => {
       if (r.status === 'accepted') this.countSettled(routes.get(events[i]!));
     });
-    this.metrics.ingested(events, results);
+    this.metrics.ingested(events, results, this.recorder !== undefined);
     logIngested(this.log, events, results, (e) => routes.get(e)?.subscriptions.map((s) => s.id) ?? []);
     return {
       results: results.map((r, i) => (verdict.warnings[i] ? { ...r, warnings: verdict.warnings[i] } : r)),

@@ -4,9 +4,13 @@
  * breaker; a duplicate; refused publishes), after which every counter, the latency histogram's
  * counts, the backlog gauges and `GET /v1/stats` say exactly what happened.
  */
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect, nanos } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { streamName } from '../../src/storage/nats/names.js';
 import { migrate } from '../../src/storage/postgres/index.js';
 import { allDeliveries } from '../helpers/delivery.js';
+import { canConnect, NATS_URL, uniquePrefix } from '../helpers/nats.js';
 import {
   dropSchemas,
   POSTGRES_URL,
@@ -464,4 +468,63 @@ describe.skipIf(!pgReachable && !required)('while PostgreSQL does not answer', (
       await sql.end();
     }
   }, 90_000);
+});
+
+const nats = new URL(NATS_URL);
+const busReachable = pgReachable && (await canConnect(nats.hostname, Number(nats.port || 4222)));
+if (!busReachable && !required) {
+  console.warn(
+    `distributed metrics tests skipped: PostgreSQL (${POSTGRES_URL}) or NATS (${NATS_URL}) does not answer; under CI=true this fails`,
+  );
+}
+
+describe.skipIf(!busReachable && !required)('with a bus (PostgreSQL + NATS JetStream)', () => {
+  it("counts a producer's retry after JetStream's duplicate window once, as a duplicate", async () => {
+    const sql = testClient();
+    const nc = await connect({ servers: NATS_URL });
+    const schema = uniqueSchema('metricsbus');
+    const prefix = uniquePrefix('metricsbus');
+    let own: HubProcess | undefined;
+    try {
+      await migrate(POSTGRES_URL, { schema });
+      own = await startHub({
+        args: ['--store', POSTGRES_URL, '--schema', schema, '--bus', NATS_URL, '--bus-prefix', prefix],
+      });
+      const event = { specversion: '1.0', id: 'retried', source: '/metrics-bus', type: NOTE };
+      const publish = async (): Promise<string> => {
+        const res = await own!.fetch('/v1/events', {
+          method: 'POST',
+          headers: { 'content-type': 'application/cloudevents+json' },
+          body: JSON.stringify(event),
+        });
+        expect(res.status).toBe(202);
+        return ((await res.json()) as { events: { status: string }[] }).events[0]!.status;
+      };
+      expect(await publish()).toBe('accepted');
+      expect(await publish()).toBe('duplicate');
+      // The window is two minutes; shortened here, so that the next retry falls past it.
+      const jsm = await jetstreamManager(nc);
+      await jsm.streams.update(streamName(prefix, 'default'), { duplicate_window: nanos(200) });
+      await new Promise((r) => setTimeout(r, 1_500));
+      expect(await publish()).toBe('accepted');
+
+      let text = '';
+      await waitFor(
+        async () => {
+          text = await (await own!.fetch('/metrics')).text();
+          return sample(text, 'junction_events_duplicate_total') === 2;
+        },
+        15_000,
+        'the recorder to find the retry stored',
+      );
+      expect(sample(text, 'junction_events_ingested_total', { type: 'other' })).toBe(1);
+      const stats = (await (await own.fetch('/v1/stats')).json()) as { totals: { ingested: number } };
+      expect(stats.totals.ingested).toBe(1);
+    } finally {
+      await own?.kill();
+      await nc.close();
+      await dropSchemas(sql, [schema]);
+      await sql.end();
+    }
+  }, 60_000);
 });
