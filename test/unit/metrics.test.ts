@@ -8,11 +8,11 @@ import {
 import { deliveryFields, eventFields, traceIdOf } from '../../src/observability/log-fields.js';
 import {
   type LatencyItem,
-  Metrics,
   rejectReason,
   sendOutcome,
   statusClass,
-} from '../../src/observability/metrics.js';
+} from '../../src/observability/metric-labels.js';
+import { Metrics } from '../../src/observability/metrics.js';
 import { BusClosedError, BusUnavailableError, PublishTimeoutError } from '../../src/storage/nats/errors.js';
 import type { StoredEvent } from '../../src/storage/ports.js';
 import { MigrationsPendingError, StoreUnavailableError } from '../../src/storage/postgres/errors.js';
