@@ -780,10 +780,12 @@ export class Dispatcher {
     });
     const verdict = shared[0]!;
     span?.end(verdict.kind, sent);
-    const scope = { ...deliveryFields(sub.id, first), webhookId, events: items.length };
-    if (verdict.kind === 'delivered')
-      this.log.debug({ ...scope, status: verdict.attempt.status }, 'delivered');
-    else this.log.info({ ...scope, outcome: verdict.kind, error: verdict.attempt.error }, 'attempt failed');
+    // Built only for a line that is written: this runs on every attempt, and `delivered` is debug.
+    const scope = () => ({ ...deliveryFields(sub.id, first), webhookId, events: items.length });
+    if (verdict.kind !== 'delivered')
+      this.log.info({ ...scope(), outcome: verdict.kind, error: verdict.attempt.error }, 'attempt failed');
+    else if (this.log.isLevelEnabled('debug'))
+      this.log.debug({ ...scope(), status: verdict.attempt.status }, 'delivered');
     // Only what the sink itself did counts towards disabling a subscription that keeps failing.
     if (verdict.kind === 'disable') await this.hooks.disable(sub, verdict.reason);
     else if (!(!sent.ok && sent.refused)) this.hooks.verdict(sub, verdict.kind === 'delivered', at);

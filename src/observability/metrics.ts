@@ -12,7 +12,8 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 import type { CloudEvent } from '../core/event.js';
 import type { BreakerState } from '../delivery/circuit-breaker.js';
 import type { HttpSendResult } from '../delivery/sinks/http.js';
-import type { AppendResult, AttemptResult, LaneBacklog, StoredEvent } from '../storage/ports.js';
+import type { AppendResult, AttemptResult, LaneBacklog } from '../storage/ports.js';
+import { type LatencyItem, latencyStart, rejectReason, sendOutcome, statusClass } from './metric-labels.js';
 import { RollingStats } from './stats.js';
 
 /** What the scrape-time gauges read, and what tells a registered type from any other. */
@@ -24,12 +25,20 @@ export interface MetricSources {
   known(type: string): boolean;
 }
 
+/** A lane's backlog as metrics and `GET /v1/stats` show it, with its oldest age as of now. */
+export interface LaneFigures {
+  subscription: string;
+  channel: string;
+  pending: number;
+  oldestPendingAgeSeconds: number | null;
+}
+
 /** What the dispatcher tells about the deliveries it works on. */
 export interface DeliveryRecorder {
   /** A request was sent (one delivery, or a batch) and its outcome recorded durably. */
   attempted(
     subscriptionId: string,
-    items: readonly { event: StoredEvent }[],
+    items: readonly LatencyItem[],
     results: readonly AttemptResult[],
     sent: HttpSendResult,
   ): void;
@@ -39,44 +48,11 @@ export interface DeliveryRecorder {
   throttled(subscriptionId: string): void;
 }
 
-/** Error codes (src/core/errors.ts, src/contracts/ingest-check.ts) to a refusal reason. */
-const REJECT_REASONS: Record<string, string> = {
-  'invalid-input': 'invalid',
-  'malformed-request': 'malformed',
-  'unsupported-media-type': 'unsupported_media_type',
-  'payload-too-large': 'too_large',
-  'schema-violation': 'schema',
-  'version-retired': 'retired',
-  'unknown-type': 'unknown_type',
-  unauthorized: 'unauthorized',
-  unavailable: 'unavailable',
-  overloaded: 'overloaded',
-};
-/** Fastify's own refusals (a body over the limit, say) carry a status, not one of the codes above. */
-const REJECT_STATUSES: Record<number, string> = {
-  400: 'malformed',
-  413: 'too_large',
-  415: 'unsupported_media_type',
-};
-
-/** The refusal reason of an error thrown while taking events in. */
-export function rejectReason(error: unknown): string {
-  const { code, statusCode } = (error ?? {}) as { code?: unknown; statusCode?: unknown };
-  if (typeof code === 'string' && code in REJECT_REASONS) return REJECT_REASONS[code]!;
-  if (typeof statusCode === 'number' && statusCode in REJECT_STATUSES) return REJECT_STATUSES[statusCode]!;
-  return 'other';
-}
-
-/** `delivered` (2xx), `failed` (any other answer), `timeout`, `error` (no answer) or `refused` (never sent). */
-export function sendOutcome(sent: HttpSendResult): string {
-  if (sent.ok) return sent.status >= 200 && sent.status < 300 ? 'delivered' : 'failed';
-  if (sent.refused) return 'refused';
-  return sent.timedOut ? 'timeout' : 'error';
-}
-
-export function statusClass(sent: HttpSendResult): string {
-  return sent.ok ? `${Math.floor(sent.status / 100)}xx` : 'none';
-}
+/**
+ * How long the series of a deleted subscription outlive it: a few scrape intervals, so that its last
+ * counts (the dead letters its deletion made among them) reach Prometheus before they go.
+ */
+export const RETIRED_SERIES_TTL_MS = 5 * 60_000;
 
 const BREAKER_VALUES: Record<BreakerState, number> = { closed: 0, 'half-open': 1, open: 2 };
 
@@ -90,6 +66,8 @@ export class Metrics implements DeliveryRecorder {
   /** The rolling window behind `GET /v1/stats`. */
   readonly stats = new RollingStats();
   private sources: MetricSources | undefined;
+  /** Subscriptions deleted whose series are not removed yet. */
+  private readonly deleted = new Set<string>();
 
   /** Events whose data did not match their type's schema, by what ingest did with them. */
   readonly schemaViolations = new Counter({
@@ -174,7 +152,7 @@ export class Metrics implements DeliveryRecorder {
 
   readonly deadLetters = new Counter({
     name: 'junction_dead_letters_total',
-    help: 'Deliveries dead-lettered (attempts or age spent, a permanent failure, a 410, a failed conversion), by subscription.',
+    help: 'Deliveries dead-lettered (attempts or age spent, a permanent failure, a 410, a failed conversion, the subscription deleted), by subscription.',
     labelNames: ['subscription'] as const,
     registers: [this.registry],
   });
@@ -219,7 +197,7 @@ export class Metrics implements DeliveryRecorder {
     },
   });
   /** The backlog read under way for the current scrape, if one is. */
-  private backlogRead: ReturnType<Metrics['backlog']> | null = null;
+  private backlogRead: ReturnType<Metrics['tryBacklog']> | null = null;
 
   readonly breakerState: Gauge<'endpoint'> = new Gauge({
     name: 'junction_endpoint_breaker_state',
@@ -234,7 +212,8 @@ export class Metrics implements DeliveryRecorder {
     },
   });
 
-  constructor() {
+  /** @param retiredSeriesTtlMs how long the series of a deleted subscription are kept. */
+  constructor(private readonly retiredSeriesTtlMs = RETIRED_SERIES_TTL_MS) {
     collectDefaultMetrics({ register: this.registry, prefix: 'junction_' });
   }
 
@@ -244,9 +223,7 @@ export class Metrics implements DeliveryRecorder {
   }
 
   /** The store's backlog by lane, with ages in seconds as of now. */
-  async backlog(): Promise<
-    { subscription: string; channel: string; pending: number; oldestPendingAgeSeconds: number | null }[]
-  > {
+  async backlog(): Promise<LaneFigures[]> {
     const now = Date.now();
     return ((await this.sources?.backlog()) ?? []).map((l) => ({
       subscription: l.subscriptionId,
@@ -256,14 +233,19 @@ export class Metrics implements DeliveryRecorder {
     }));
   }
 
-  /** Events an ingest took (accepted or duplicate), once they are durable. */
-  ingested(events: readonly CloudEvent[], results: readonly AppendResult[]): void {
+  /**
+   * Events an ingest took (accepted or duplicate), once they are durable. With `duplicatesOnly`,
+   * what JetStream acknowledged: its duplicates are counted, and its `accepted` left to the
+   * recorder, which alone knows whether the store took the event or already held it.
+   */
+  ingested(events: readonly CloudEvent[], results: readonly AppendResult[], duplicatesOnly = false): void {
     let accepted = 0;
     results.forEach((r, i) => {
       if (r.status === 'duplicate') {
         this.eventsDuplicate.inc();
         return;
       }
+      if (duplicatesOnly) return;
       accepted++;
       const type = events[i]?.type ?? '';
       this.eventsIngested.inc({ type: this.sources?.known(type) ? type : 'other' });
@@ -278,7 +260,7 @@ export class Metrics implements DeliveryRecorder {
 
   attempted(
     subscriptionId: string,
-    items: readonly { event: StoredEvent }[],
+    items: readonly LatencyItem[],
     results: readonly AttemptResult[],
     sent: HttpSendResult,
   ): void {
@@ -287,37 +269,74 @@ export class Metrics implements DeliveryRecorder {
     results.forEach((r, i) => {
       this.attempts.inc(labels);
       if (r.kind === 'delivered') {
-        const ms = Math.max(0, now - Date.parse(items[i]?.event.receivedAt ?? ''));
+        const item = items[i];
+        const ms = item ? Math.max(0, now - latencyStart(item)) : 0;
         this.deliveryLatency.observe({ subscription: subscriptionId }, ms / 1000);
         this.stats.delivered(ms);
         return;
       }
       this.stats.count('failed');
-      if (r.kind === 'dead' || r.kind === 'disable') this.countDead(subscriptionId);
+      if (r.kind === 'dead' || r.kind === 'disable') this.countDeadAttempt(subscriptionId);
     });
   }
 
   deadWithoutSending(subscriptionId: string): void {
-    this.countDead(subscriptionId);
+    this.countDeadAttempt(subscriptionId);
   }
 
   throttled(subscriptionId: string): void {
     this.throttledDeliveries.inc({ subscription: subscriptionId });
   }
 
-  private countDead(subscriptionId: string): void {
-    this.deadLetters.inc({ subscription: subscriptionId });
-    this.stats.count('dead');
+  /**
+   * A subscription was deleted, and `deadLettered` of its deliveries with it. Its series go after
+   * a while: REST hooks come and go often, and series kept for every subscription ever made would
+   * grow without bound.
+   */
+  subscriptionDeleted(subscriptionId: string, deadLettered: number): void {
+    if (deadLettered > 0) this.countDead(subscriptionId, deadLettered);
+    this.deleted.add(subscriptionId);
+    setTimeout(() => {
+      this.deleted.delete(subscriptionId);
+      const labels = { subscription: subscriptionId };
+      this.deliveryLatency.remove(labels);
+      this.deadLetters.remove(labels);
+      this.throttledDeliveries.remove(labels);
+    }, this.retiredSeriesTtlMs).unref();
+  }
+
+  /**
+   * A delivery the dispatcher dead-lettered. The deletion of its subscription counted every delivery
+   * it had still to attempt, those in flight among them (a REST hook's delivery answered 410, say),
+   * so those are not counted twice.
+   */
+  private countDeadAttempt(subscriptionId: string): void {
+    if (!this.deleted.has(subscriptionId)) this.countDead(subscriptionId);
+  }
+
+  private countDead(subscriptionId: string, n = 1): void {
+    this.deadLetters.inc({ subscription: subscriptionId }, n);
+    this.stats.count('dead', n);
   }
 
   /**
    * The backlog for a scrape. A store that does not answer leaves the backlog gauges empty rather
    * than failing the scrape: the other metrics are what an operator needs most just then.
    */
-  private scrapeBacklog(): ReturnType<Metrics['backlog']> {
+  private async scrapeBacklog(): Promise<LaneFigures[]> {
+    const read = await this.tryBacklog();
+    return 'error' in read ? [] : read.lanes;
+  }
+
+  /**
+   * The backlog, or why the store could not say. One read serves the callers of the moment: the
+   * two backlog gauges of a scrape, and a `GET /v1/stats` alongside.
+   */
+  tryBacklog(): Promise<{ lanes: LaneFigures[] } | { error: string }> {
     if (this.backlogRead === null) {
       this.backlogRead = this.backlog()
-        .catch(() => [])
+        .then((lanes) => ({ lanes }))
+        .catch((error: unknown) => ({ error: error instanceof Error ? error.message : String(error) }))
         .finally(() => {
           this.backlogRead = null;
         });

@@ -180,6 +180,7 @@ export class Hub {
             results.forEach((r, i) => {
               if (r.status === 'accepted') this.countSettled(routes.get(events[i]!));
             });
+            this.metrics.ingested(events, results);
           },
         },
         log.child({ component: 'recorder' }),
@@ -351,7 +352,7 @@ export class Hub {
     results.forEach((r, i) => {
       if (r.status === 'accepted') this.countSettled(routes.get(events[i]!));
     });
-    this.metrics.ingested(events, results);
+    this.metrics.ingested(events, results, this.recorder !== undefined);
     logIngested(this.log, events, results, (e) => routes.get(e)?.subscriptions.map((s) => s.id) ?? []);
     return {
       results: results.map((r, i) => (verdict.warnings[i] ? { ...r, warnings: verdict.warnings[i] } : r)),
@@ -533,7 +534,7 @@ export class Hub {
   deleteSubscription(id: string): Promise<Subscription> {
     return this.serially(async () => {
       const current = this.getSubscription(id);
-      await this.store.deleteSubscription(id);
+      this.metrics.subscriptionDeleted(id, (await this.store.deleteSubscription(id)) ?? 0);
       this.subscriptions.delete(id);
       this.router.load([...this.subscriptions.values()]);
       return current;
@@ -661,7 +662,7 @@ export class Hub {
       if (!sub || sub.updatedAt !== seen.updatedAt || sub.status === 'disabled') return;
       if (gone && sub.origin === 'rest-hook') {
         this.log.warn({ subscription: sub.id, reason }, 'REST hook removed: its target is gone');
-        await this.store.deleteSubscription(sub.id);
+        this.metrics.subscriptionDeleted(sub.id, (await this.store.deleteSubscription(sub.id)) ?? 0);
         this.subscriptions.delete(sub.id);
         this.router.load([...this.subscriptions.values()]);
         this.publishOwn('dev.junction.subscription.removed', {

@@ -1219,6 +1219,10 @@ export function openApiDocument(version: string) {
                 },
               },
             },
+            backlogError: {
+              type: 'string',
+              description: 'present when the store could not be read: why; `backlog` is then empty',
+            },
             totals: {
               type: 'object',
               description: 'since the process started',

@@ -74,11 +74,15 @@ export async function startHub(config: HubConfig, deps: HubDeps = {}): Promise<R
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
-      await app.close();
-      await hub.stop();
-      await bus?.close();
-      // Flushes the spans still buffered, so the last attempts before a drain are exported too.
-      await otel?.shutdown();
+      try {
+        await app.close();
+        await hub.stop();
+        await bus?.close();
+      } finally {
+        // Flushes the spans still buffered, so the last attempts before a drain (or a failed stop)
+        // are exported too.
+        await otel?.shutdown();
+      }
     })();
     return stopping;
   };

@@ -512,8 +512,11 @@ export interface EventStore {
 
   /** Creates or replaces a subscription. */
   saveSubscription(sub: Subscription): Promise<void>;
-  /** Deletes a subscription; its pending deliveries become dead letters. False if there was none. */
-  deleteSubscription(id: string): Promise<boolean>;
+  /**
+   * Deletes a subscription; its deliveries still to attempt become dead letters. Resolves with how
+   * many did, or null if there was no such subscription.
+   */
+  deleteSubscription(id: string): Promise<number | null>;
   getSubscription(id: string): Promise<Subscription | undefined>;
   listSubscriptions(): Promise<Subscription[]>;
 

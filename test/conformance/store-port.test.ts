@@ -626,20 +626,20 @@ function storePortSuite(backend: Backend): void {
       expect(await store.getSubscription('sub_missing')).toBeUndefined();
     });
 
-    it('deletes a subscription, and answers false when there is none', async () => {
-      expect(await store.deleteSubscription('sub_b')).toBe(true);
+    it('deletes a subscription, and answers null when there is none', async () => {
+      expect(await store.deleteSubscription('sub_b')).toBe(0);
       expect(await store.getSubscription('sub_b')).toBeUndefined();
       expect((await store.listSubscriptions()).map((s) => s.id)).toEqual(['sub_a']);
-      expect(await store.deleteSubscription('sub_b')).toBe(false);
-      expect(await store.deleteSubscription('sub_never')).toBe(false);
+      expect(await store.deleteSubscription('sub_b')).toBeNull();
+      expect(await store.deleteSubscription('sub_never')).toBeNull();
     });
 
-    it('turns the pending and retrying deliveries of a deleted subscription into dead letters', async () => {
+    it('turns the pending and retrying deliveries of a deleted subscription into dead letters, and counts them', async () => {
       const made = byEvent(await put(['p', 'r', 'ok'], [a, b]));
       await store.recordAttempt(made.r!, retryAt(new Date(Date.now() + 60_000)));
       await store.recordAttempt(made.ok!, delivered());
 
-      expect(await store.deleteSubscription('sub_a')).toBe(true);
+      expect(await store.deleteSubscription('sub_a')).toBe(2);
       for (const id of ['p', 'r']) {
         const d = await deliveryOf(id);
         expect(d).toMatchObject({ status: 'dead', nextAttemptAt: null });

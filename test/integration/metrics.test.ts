@@ -4,11 +4,24 @@
  * breaker; a duplicate; refused publishes), after which every counter, the latency histogram's
  * counts, the backlog gauges and `GET /v1/stats` say exactly what happened.
  */
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect, nanos } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { streamName } from '../../src/storage/nats/names.js';
+import { migrate } from '../../src/storage/postgres/index.js';
 import { allDeliveries } from '../helpers/delivery.js';
+import { canConnect, NATS_URL, uniquePrefix } from '../helpers/nats.js';
+import {
+  dropSchemas,
+  POSTGRES_URL,
+  postgresReachable,
+  testClient,
+  uniqueSchema,
+} from '../helpers/postgres.js';
 import { publishBatch } from '../helpers/publish.js';
 import { type HubProcess, startHub, waitFor } from '../helpers/server.js';
 import { type Sink, startSink } from '../helpers/sink.js';
+import { startTcpProxy } from '../helpers/tcp-proxy.js';
 
 const ORDER = 'com.acme.order.created';
 const NOTE = 'com.acme.note.added';
@@ -363,4 +376,155 @@ describe('log lines', () => {
     expect(plain).toBeDefined();
     expect(plain).not.toHaveProperty('traceId');
   });
+});
+
+describe('deleting a subscription', () => {
+  it('counts the deliveries it dead-letters, in /metrics and /v1/stats', async () => {
+    const own = await startHub();
+    const waiting = await startSink((_req, res) =>
+      res.writeHead(503, { 'retry-after': '3600' }).end('later'),
+    );
+    try {
+      const sub = await own.subscribe({ sink: waiting.url, types: [PARKED] });
+      await publishBatch(own, events(PARKED, 'gone', 3));
+      await waitFor(
+        async () => {
+          const s = (await allDeliveries(own, sub.id)).map((d) => d.status);
+          return s.length === 3 && s.every((x) => x === 'retrying');
+        },
+        20_000,
+        '3 retrying deliveries',
+      );
+      expect((await own.fetch(`/v1/subscriptions/${sub.id}`, { method: 'DELETE' })).status).toBe(200);
+
+      const text = await (await own.fetch('/metrics')).text();
+      expect(sample(text, 'junction_dead_letters_total', { subscription: sub.id })).toBe(3);
+      const stats = (await (await own.fetch('/v1/stats')).json()) as { totals: { dead: number } };
+      expect(stats.totals.dead).toBe(3);
+    } finally {
+      await own.stop();
+      await waiting.close();
+    }
+  }, 60_000);
+});
+
+const required = process.env.CI === 'true';
+const pgReachable = await postgresReachable();
+if (!pgReachable && !required) {
+  console.warn(
+    `store-outage metrics tests skipped: PostgreSQL (${POSTGRES_URL}) does not answer; under CI=true this fails`,
+  );
+}
+
+describe.skipIf(!pgReachable && !required)('while PostgreSQL does not answer', () => {
+  it('/v1/stats still answers, with the backlog empty and why; outages count as unavailable', async () => {
+    const sql = testClient();
+    const schema = uniqueSchema('statscut');
+    const pg = new URL(POSTGRES_URL);
+    const proxy = await startTcpProxy(pg.hostname || '127.0.0.1', Number(pg.port || 5432));
+    let own: HubProcess | undefined;
+    try {
+      await migrate(POSTGRES_URL, { schema });
+      const through = new URL(POSTGRES_URL);
+      through.port = String(proxy.port);
+      own = await startHub({ args: ['--store', through.toString(), '--schema', schema] });
+      const before = (await (await own.fetch('/v1/stats')).json()) as Record<string, unknown>;
+      expect(before.backlog).toEqual([]);
+      expect(before).not.toHaveProperty('backlogError');
+
+      await proxy.cut();
+      const hub = own;
+      await waitFor(
+        async () => {
+          const res = await hub.fetch('/v1/events', {
+            method: 'POST',
+            headers: { 'content-type': 'application/cloudevents+json' },
+            body: JSON.stringify({ specversion: '1.0', id: `cut-${Date.now()}`, source: '/cut', type: NOTE }),
+          });
+          return res.status === 503;
+        },
+        20_000,
+        'ingest to answer 503',
+      );
+      const res = await own.fetch('/v1/stats');
+      expect(res.status).toBe(200);
+      const stats = (await res.json()) as { backlog: unknown[]; backlogError?: unknown; totals: unknown };
+      expect(stats.backlog).toEqual([]);
+      expect(typeof stats.backlogError).toBe('string');
+      expect(stats.backlogError).not.toBe('');
+      expect(stats.totals).toMatchObject({ ingested: 0 });
+
+      const scraped = await own.fetch('/metrics');
+      expect(scraped.status).toBe(200);
+      const text = await scraped.text();
+      expect(
+        sample(text, 'junction_events_rejected_total', { reason: 'unavailable' }),
+      ).toBeGreaterThanOrEqual(1);
+      expect(sample(text, 'junction_events_rejected_total', { reason: 'other' })).toBeUndefined();
+    } finally {
+      await own?.kill();
+      await proxy.close();
+      await dropSchemas(sql, [schema]);
+      await sql.end();
+    }
+  }, 90_000);
+});
+
+const nats = new URL(NATS_URL);
+const busReachable = pgReachable && (await canConnect(nats.hostname, Number(nats.port || 4222)));
+if (!busReachable && !required) {
+  console.warn(
+    `distributed metrics tests skipped: PostgreSQL (${POSTGRES_URL}) or NATS (${NATS_URL}) does not answer; under CI=true this fails`,
+  );
+}
+
+describe.skipIf(!busReachable && !required)('with a bus (PostgreSQL + NATS JetStream)', () => {
+  it("counts a producer's retry after JetStream's duplicate window once, as a duplicate", async () => {
+    const sql = testClient();
+    const nc = await connect({ servers: NATS_URL });
+    const schema = uniqueSchema('metricsbus');
+    const prefix = uniquePrefix('metricsbus');
+    let own: HubProcess | undefined;
+    try {
+      await migrate(POSTGRES_URL, { schema });
+      own = await startHub({
+        args: ['--store', POSTGRES_URL, '--schema', schema, '--bus', NATS_URL, '--bus-prefix', prefix],
+      });
+      const event = { specversion: '1.0', id: 'retried', source: '/metrics-bus', type: NOTE };
+      const publish = async (): Promise<string> => {
+        const res = await own!.fetch('/v1/events', {
+          method: 'POST',
+          headers: { 'content-type': 'application/cloudevents+json' },
+          body: JSON.stringify(event),
+        });
+        expect(res.status).toBe(202);
+        return ((await res.json()) as { events: { status: string }[] }).events[0]!.status;
+      };
+      expect(await publish()).toBe('accepted');
+      expect(await publish()).toBe('duplicate');
+      // The window is two minutes; shortened here, so that the next retry falls past it.
+      const jsm = await jetstreamManager(nc);
+      await jsm.streams.update(streamName(prefix, 'default'), { duplicate_window: nanos(200) });
+      await new Promise((r) => setTimeout(r, 1_500));
+      expect(await publish()).toBe('accepted');
+
+      let text = '';
+      await waitFor(
+        async () => {
+          text = await (await own!.fetch('/metrics')).text();
+          return sample(text, 'junction_events_duplicate_total') === 2;
+        },
+        15_000,
+        'the recorder to find the retry stored',
+      );
+      expect(sample(text, 'junction_events_ingested_total', { type: 'other' })).toBe(1);
+      const stats = (await (await own.fetch('/v1/stats')).json()) as { totals: { ingested: number } };
+      expect(stats.totals.ingested).toBe(1);
+    } finally {
+      await own?.kill();
+      await nc.close();
+      await dropSchemas(sql, [schema]);
+      await sql.end();
+    }
+  }, 60_000);
 });

@@ -6,8 +6,16 @@ import {
   ValidationError,
 } from '../../src/core/errors.js';
 import { deliveryFields, eventFields, traceIdOf } from '../../src/observability/log-fields.js';
-import { Metrics, rejectReason, sendOutcome, statusClass } from '../../src/observability/metrics.js';
+import {
+  type LatencyItem,
+  rejectReason,
+  sendOutcome,
+  statusClass,
+} from '../../src/observability/metric-labels.js';
+import { Metrics } from '../../src/observability/metrics.js';
+import { BusClosedError, BusUnavailableError, PublishTimeoutError } from '../../src/storage/nats/errors.js';
 import type { StoredEvent } from '../../src/storage/ports.js';
+import { MigrationsPendingError, StoreUnavailableError } from '../../src/storage/postgres/errors.js';
 
 const answered = (status: number) => ({ ok: true, status, headers: {}, excerpt: '', latencyMs: 3 }) as const;
 const unanswered = (extra: { timedOut?: boolean; refused?: true } = {}) =>
@@ -26,6 +34,14 @@ describe('metric labels', () => {
     expect(rejectReason(undefined)).toBe('other');
   });
 
+  it("labels the store's and the bus's outages unavailable, whatever their own code", () => {
+    expect(rejectReason(new StoreUnavailableError('PostgreSQL refused the connection'))).toBe('unavailable');
+    expect(rejectReason(new BusUnavailableError('no responders'))).toBe('unavailable');
+    expect(rejectReason(new PublishTimeoutError('no ack in 5 s'))).toBe('unavailable');
+    expect(rejectReason(new BusClosedError('draining'))).toBe('unavailable');
+    expect(rejectReason(new MigrationsPendingError('public', ['0002']))).toBe('unavailable');
+  });
+
   it('tells outcomes and status classes of a send apart', () => {
     expect([sendOutcome(answered(204)), statusClass(answered(204))]).toEqual(['delivered', '2xx']);
     expect([sendOutcome(answered(404)), statusClass(answered(404))]).toEqual(['failed', '4xx']);
@@ -41,9 +57,31 @@ describe('metric labels', () => {
 });
 
 describe('Metrics recording', () => {
-  const stored = (receivedAt: string): { event: StoredEvent } => ({
+  const stored = (
+    receivedAt: string,
+    delivery: Partial<LatencyItem['delivery']> = {},
+  ): { event: StoredEvent; delivery: LatencyItem['delivery'] } => ({
     event: { seq: 1, receivedAt, event: { specversion: '1.0', id: 'e', source: '/s', type: 't' } },
+    delivery: { replayId: null, createdAt: receivedAt, budgetSince: receivedAt, ...delivery },
   });
+  const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
+  const delivered = {
+    kind: 'delivered' as const,
+    attempt: {
+      n: 1,
+      at: new Date().toISOString(),
+      status: 200,
+      outcome: 'delivered' as const,
+      latencyMs: 1,
+      error: null,
+      response: null,
+    },
+  };
+  const dead = {
+    kind: 'dead' as const,
+    attempt: { ...delivered.attempt, status: 500, outcome: 'dead' as const },
+    reason: 'gave up',
+  };
 
   it('counts ingest by known type or other, and duplicates, in the counters and the stats alike', async () => {
     const m = new Metrics();
@@ -102,6 +140,45 @@ describe('Metrics recording', () => {
     expect(m.stats.totals()).toEqual({ ingested: 0, delivered: 1, failed: 2, dead: 1 });
   });
 
+  it('measures a replay from its making and a redrive from the redrive, not from an old receipt', async () => {
+    const m = new Metrics();
+    const lastWeek = ago(7 * 86_400_000);
+    m.attempted(
+      'sub_1',
+      [
+        stored(lastWeek, { replayId: 'rpl_1', createdAt: ago(1_500), budgetSince: ago(1_500) }),
+        stored(lastWeek, { createdAt: lastWeek, budgetSince: ago(1_500) }),
+      ],
+      [delivered, delivered],
+      answered(200),
+    );
+    const text = await m.registry.metrics();
+    expect(text).toContain('junction_delivery_latency_seconds_bucket{le="1",subscription="sub_1"} 0');
+    expect(text).toContain('junction_delivery_latency_seconds_bucket{le="2.5",subscription="sub_1"} 2');
+    expect(m.stats.series(5).at(-1)?.p99Ms).toBeLessThan(2_500);
+  });
+
+  it('counts the dead letters a deletion made once, and drops the subscription series after a while', async () => {
+    const m = new Metrics(50);
+    m.attempted('sub_gone', [stored(ago(100))], [delivered], answered(200));
+    m.throttled('sub_gone');
+    m.attempted('sub_kept', [stored(ago(100))], [dead], answered(500));
+    m.subscriptionDeleted('sub_gone', 3);
+    // Its delivery in flight was among the three: answered now, it is not counted again.
+    m.attempted('sub_gone', [stored(ago(100))], [dead], answered(500));
+    m.deadWithoutSending('sub_gone');
+    let text = await m.registry.metrics();
+    expect(text).toContain('junction_dead_letters_total{subscription="sub_gone"} 3');
+    expect(text).toContain('junction_deliveries_throttled_total{subscription="sub_gone"} 1');
+    expect(text).toContain('junction_delivery_latency_seconds_count{subscription="sub_gone"} 1');
+    expect(m.stats.totals().dead).toBe(4);
+
+    await new Promise((r) => setTimeout(r, 100));
+    text = await m.registry.metrics();
+    expect(text).not.toContain('subscription="sub_gone"');
+    expect(text).toContain('junction_dead_letters_total{subscription="sub_kept"} 1');
+  });
+
   it('reads the backlog and breaker gauges at scrape time, dropping lanes gone since', async () => {
     const m = new Metrics();
     let lanes = [
@@ -153,6 +230,7 @@ describe('Metrics recording', () => {
     expect(text).toContain('junction_events_duplicate_total 0');
     expect(text).not.toContain('junction_backlog_pending_deliveries{');
     await expect(m.backlog()).rejects.toThrow('does not answer');
+    expect(await m.tryBacklog()).toEqual({ error: 'the store does not answer' });
   });
 });
 

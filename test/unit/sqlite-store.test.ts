@@ -131,8 +131,8 @@ describe('SqliteStore', () => {
         statusReason: 'the sink answered 410 Gone',
       });
       expect(await store.getSubscription('sub_missing')).toBeUndefined();
-      expect(await store.deleteSubscription('sub_b')).toBe(true);
-      expect(await store.deleteSubscription('sub_b')).toBe(false);
+      expect(await store.deleteSubscription('sub_b')).toBe(0);
+      expect(await store.deleteSubscription('sub_b')).toBeNull();
       expect((await store.listSubscriptions()).map((s) => s.id)).toEqual(['sub_a']);
     });
   });
@@ -605,7 +605,7 @@ describe('SqliteStore', () => {
         attempt: attempt(1, 'retry'),
         nextAttemptAt: new Date(Date.now() + 60_000),
       });
-      expect(await store.deleteSubscription('sub_a')).toBe(true);
+      expect(await store.deleteSubscription('sub_a')).toBe(2);
       expect(await store.getSubscription('sub_a')).toBeUndefined();
       const dead = (await store.listDeadLetters('sub_a', 10, undefined)).items;
       expect(dead.map((d) => d.id).sort()).toEqual([d2!.id, d3!.id].sort());
@@ -613,7 +613,7 @@ describe('SqliteStore', () => {
         expect(d).toMatchObject({ nextAttemptAt: null, lastError: 'subscription deleted' });
       expect((await store.lookupEvent('/shop', 'e1'))!.deliveries[0]!.status).toBe('delivered');
       expect((await dueAll(FAR)).map((d) => d.delivery.id)).toEqual([other!.id]);
-      expect(await store.deleteSubscription('sub_a')).toBe(false);
+      expect(await store.deleteSubscription('sub_a')).toBeNull();
     });
 
     it('keeps a delivery dead when an attempt in flight during the deletion is recorded after it', async () => {

@@ -50,7 +50,6 @@ export async function lanes(sql: postgres.Sql, who: Leaser, now: number): Promis
   return rows.map((r) => ({ subscriptionId: r.subscription_id, channel: r.channel }));
 }
 
-/** A subscription's channels with work, one index seek per channel (a loose index scan). */
 /**
  * Deliveries still to attempt by lane, leased or not (a leased one is still pending), with when the
  * oldest was made: the backlog gauges. Grouped along deliveries_due, which holds only those rows.
@@ -67,6 +66,7 @@ export async function backlogByLane(sql: postgres.Sql): Promise<LaneBacklog[]> {
   }));
 }
 
+/** A subscription's channels with work, one index seek per channel (a loose index scan). */
 export async function channelsWithWork(sql: postgres.Sql, subscriptionId: string): Promise<string[]> {
   const rows = await sql<{ channel: string }[]>`
     WITH RECURSIVE c (channel) AS (

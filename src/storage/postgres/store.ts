@@ -206,18 +206,19 @@ export class PostgresStore implements EventStore {
   }
 
   /** Deletes it, and its deliveries still to attempt become dead letters, in one statement. */
-  deleteSubscription(id: string): Promise<boolean> {
+  deleteSubscription(id: string): Promise<number | null> {
     return this.run(async () => {
       const now = Date.now();
-      const rows = await this.sql`
+      const rows = await this.sql<{ killed: number }[]>`
         WITH gone AS (DELETE FROM subscriptions WHERE id = ${id} RETURNING id),
         killed AS (
           UPDATE deliveries SET status = 'dead', next_attempt_at = NULL, last_error = 'subscription deleted',
             updated_at = ${now}, leased_by = NULL, leased_until = NULL
           WHERE subscription_id IN (SELECT id FROM gone) AND next_attempt_at IS NOT NULL
+          RETURNING 1
         )
-        SELECT 1 FROM gone`;
-      return rows.length > 0;
+        SELECT (SELECT count(*) FROM killed)::int AS killed FROM gone`;
+      return rows[0]?.killed ?? null;
     });
   }
 

@@ -245,9 +245,9 @@ export class SqliteStore implements EventStore {
     await this.writer.run({ kind: 'saveSubscription', id: sub.id, body: JSON.stringify(sub) });
   }
 
-  async deleteSubscription(id: string): Promise<boolean> {
+  async deleteSubscription(id: string): Promise<number | null> {
     this.guard();
-    return (await this.writer.run({ kind: 'deleteSubscription', id, now: Date.now() })) as boolean;
+    return (await this.writer.run({ kind: 'deleteSubscription', id, now: Date.now() })) as number | null;
   }
 
   async getSubscription(id: string): Promise<Subscription | undefined> {

@@ -323,9 +323,8 @@ export class Writer {
         s.saveSubscription.run(op.id, op.body);
         return null;
       case 'deleteSubscription': {
-        const removed = s.deleteSubscription.run(op.id).changes > 0;
-        if (removed) s.killPending.run(op.now, op.id);
-        return removed;
+        if (s.deleteSubscription.run(op.id).changes === 0) return null;
+        return s.killPending.run(op.now, op.id).changes;
       }
       case 'saveHook':
         s.saveHook.run(op.id, op.body);
