@@ -446,9 +446,20 @@ describe.skipIf(!pgReachable && !required)('while PostgreSQL does not answer', (
         20_000,
         'ingest to answer 503',
       );
-      const res = await own.fetch('/v1/stats');
-      expect(res.status).toBe(200);
-      const stats = (await res.json()) as { backlog: unknown[]; backlogError?: unknown; totals: unknown };
+      // One backlog read serves every caller for a second, so the outage shows within about that.
+      type Stats = { backlog: unknown[]; backlogError?: unknown; totals: unknown };
+      let stats: Stats | undefined;
+      await waitFor(
+        async () => {
+          const res = await hub.fetch('/v1/stats');
+          expect(res.status).toBe(200);
+          stats = (await res.json()) as Stats;
+          return stats.backlogError !== undefined;
+        },
+        5_000,
+        '/v1/stats to report the backlog read failing',
+      );
+      if (!stats) throw new Error('no stats read');
       expect(stats.backlog).toEqual([]);
       expect(typeof stats.backlogError).toBe('string');
       expect(stats.backlogError).not.toBe('');
