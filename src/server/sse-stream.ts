@@ -80,10 +80,11 @@ export class SseStream {
   private async pump(): Promise<void> {
     const signal = this.abort.signal;
     while (!signal.aborted) {
+      const mark = this.live.mark;
       const page = await this.live.read(this.cursor, this.options.pageSize);
       if (signal.aborted) return;
       if (page.length === 0) {
-        await this.live.waitAfter(this.cursor, signal);
+        await this.live.waitAfter(mark, signal);
         continue;
       }
       let chunk = '';

@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { publishBatch } from '../helpers/publish.js';
 import { CLI, type HubProcess, startHub, TEST_KEY, waitFor } from '../helpers/server.js';
+import { openStream } from '../helpers/sse-client.js';
 
 interface Tail {
   proc: ChildProcess;
@@ -151,6 +152,25 @@ describe('junction tail', () => {
     ]);
     expect(tail.stderr()).toMatch(/reconnect/);
   }, 60_000);
+
+  it('waits out a hub whose streams are all taken, from the first connection on, then follows it', async () => {
+    const h = await hub();
+    const auth = { authorization: `Bearer ${TEST_KEY}` };
+    const taken = await Promise.all(
+      Array.from({ length: 100 }, () => openStream(h.url, '/v1/events/stream', auth)),
+    );
+    expect(taken.map((c) => c.status)).toEqual(Array(100).fill(200));
+    const tail = startTail(h.url, ['--format', 'json']);
+    // Refused with 503 and Retry-After: 1, at least twice, and still running.
+    await new Promise((r) => setTimeout(r, 2_500));
+    expect(tail.proc.exitCode).toBeNull();
+    expect(tail.stderr()).toMatch(/503/);
+    expect(tail.stderr()).not.toContain('Is `junction serve` running?');
+    taken[0]!.drop();
+    await connected(tail, h, { type: 'app.probe' });
+    expect(tail.stderr()).toMatch(/connected/);
+    for (const c of taken.slice(1)) c.drop();
+  }, 30_000);
 
   it('stops with the problem on a bad filter or key, and with a connection error when no hub answers', async () => {
     const h = await hub();

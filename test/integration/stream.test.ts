@@ -1,9 +1,13 @@
 /**
  * GET /v1/events/stream against the real hub process: filters, resuming with Last-Event-ID,
  * no gap and no repeat across the replay/live boundary while events pour in, a slow consumer
- * closed with `overflow` and caught up from the store, auth, bad input, the stream cap, and a
- * shutdown that does not wait on open streams.
+ * closed with `overflow` and caught up from the store, auth, bad input, the stream cap, cursors
+ * the log cannot place, clients that leave before their stream starts, and a shutdown that does
+ * not wait on open streams.
  */
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate } from '../../src/storage/postgres/index.js';
 import { canConnect, NATS_URL, uniquePrefix } from '../helpers/nats.js';
@@ -46,6 +50,12 @@ function ids(conn: SseConnection): string[] {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const required = process.env.CI === 'true';
+const pgReachable = await postgresReachable();
+if (!pgReachable && !required) {
+  console.warn(
+    `PostgreSQL stream test skipped: PostgreSQL (${POSTGRES_URL}) does not answer; under CI=true this fails`,
+  );
+}
 const nats = new URL(NATS_URL);
 const distributed =
   (await postgresReachable()) && (await canConnect(nats.hostname, Number(nats.port || 4222)));
@@ -269,6 +279,64 @@ describe('GET /v1/events/stream', () => {
   });
 });
 
+describe('cursors the log cannot place, and clients that leave early', () => {
+  it("starts a cursor past the log's end at its end, and it stalls no other stream", async () => {
+    const own = await startHub();
+    const conns: SseConnection[] = [];
+    try {
+      await publishBatch(own, events(3));
+      // From another data directory, or made up: the hub never numbered an event this high.
+      conns.push(await openStream(own.url, '/v1/events/stream', { ...auth, 'last-event-id': '999999999' }));
+      conns.push(await openStream(own.url, '/v1/events/stream?after=999999999', auth));
+      conns.push(await openStream(own.url, '/v1/events/stream', auth));
+      // Every stream waiting at the end of the log before the event comes.
+      await sleep(300);
+      const fresh = events(1);
+      await publishBatch(own, fresh);
+      for (const conn of conns) await conn.waitForEvents(1, 3_000);
+      await sleep(200);
+      for (const conn of conns) expect(ids(conn)).toEqual([fresh[0]!.id]);
+    } finally {
+      for (const conn of conns) conn.drop();
+      await own.stop();
+    }
+  });
+
+  it('resumes after a swept event at the first event numbered above it, past a full page of older ones', async () => {
+    const own = await startHub();
+    const conns: SseConnection[] = [];
+    try {
+      // More older events than one page of the store (100), each filtered out by the cursor.
+      const all = events(150);
+      await publishBatch(own, all);
+      const lookup = await own.fetch(`/v1/events/lookup?source=/test&id=${all[119]!.id}`);
+      const swept = ((await lookup.json()) as { seq: number }).seq;
+      // What a sweep does to one event with nothing left to deliver, done to the hub's own file.
+      const db = new Database(join(own.dataDir, 'junction.db'));
+      try {
+        db.pragma('busy_timeout = 5000');
+        expect(db.prepare('DELETE FROM events WHERE seq = ?').run(swept).changes).toBe(1);
+      } finally {
+        db.close();
+      }
+      conns.push(await openStream(own.url, `/v1/events/stream?after=${swept}`, auth));
+      conns.push(await openStream(own.url, '/v1/events/stream', auth));
+      const [resumed, healthy] = conns as [SseConnection, SseConnection];
+      await resumed.waitForEvents(30, 3_000);
+      await sleep(200);
+      const fresh = events(1);
+      await publishBatch(own, fresh);
+      await resumed.waitForEvents(31, 3_000);
+      await healthy.waitForEvents(1, 3_000);
+      expect(ids(resumed)).toEqual([...all.slice(120), ...fresh].map((e) => e.id));
+      expect(ids(healthy)).toEqual([fresh[0]!.id]);
+    } finally {
+      for (const conn of conns) conn.drop();
+      await own.stop();
+    }
+  });
+});
+
 describe('shutdown with open streams', () => {
   it('a hub with an open stream and a dropped one stops in under a second', async () => {
     const own = await startHub();
@@ -286,6 +354,50 @@ describe('shutdown with open streams', () => {
     await open.done;
     expect(open.ended).toBe(true);
   });
+});
+
+describe.skipIf(!pgReachable && !required)('a stream on a PostgreSQL store', () => {
+  it('frees the place of a client that leaves while its cursor is placed', async () => {
+    const schema = uniqueSchema('streamleave');
+    await migrate(POSTGRES_URL, { schema });
+    const own = await startHub({ args: ['--store', POSTGRES_URL, '--schema', schema] });
+    const sql = testClient();
+    try {
+      await publishBatch(own, events(1));
+      const { port } = new URL(own.url);
+      const request =
+        'GET /v1/events/stream?after=1 HTTP/1.1\r\nhost: 127.0.0.1\r\n' +
+        `authorization: Bearer ${TEST_KEY}\r\n\r\n`;
+      // Each client sends its request and resets the connection a moment later, while the hub
+      // waits on PostgreSQL to place its cursor: more of them than the hub has places.
+      for (let round = 0; round < 6; round++) {
+        await Promise.all(
+          Array.from(
+            { length: 50 },
+            (_, i) =>
+              new Promise<void>((resolve) => {
+                const socket = connect(Number(port), '127.0.0.1');
+                socket.on('error', () => {});
+                socket.on('close', () => resolve());
+                socket.write(request, () => setTimeout(() => socket.resetAndDestroy(), i % 5));
+              }),
+          ),
+        );
+      }
+      await sleep(500);
+      // Every one of the 100 places is free again.
+      const open = await Promise.all(
+        Array.from({ length: 100 }, () => openStream(own.url, '/v1/events/stream', auth)),
+      );
+      const statuses = open.map((c) => c.status);
+      for (const c of open) c.drop();
+      expect(statuses).toEqual(Array(100).fill(200));
+    } finally {
+      await own.stop();
+      await dropSchemas(sql, [schema]);
+      await sql.end();
+    }
+  }, 30_000);
 });
 
 describe.skipIf(!distributed && !required)(

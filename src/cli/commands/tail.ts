@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { CloudEvent } from '../../core/event.js';
+import { parseRetryAfter } from '../../delivery/backoff.js';
 import { addClientOptions, buildUrl, type ClientOptions, formatProblem } from '../client.js';
 import { ApiError, ConnectionError, InterruptedError } from '../errors.js';
 import { cell } from '../format.js';
@@ -22,6 +23,20 @@ export interface TailOptions extends ClientOptions {
 const SILENCE_MS = 45_000;
 /** Waits between reconnections grow to this. */
 const MAX_RECONNECT_MS = 5_000;
+/** A `Retry-After` is honoured up to this, so that a hub asking for hours does not park tail. */
+const MAX_RETRY_AFTER_MS = 30_000;
+
+/** A refusal the hub means to lift (503: its streams are full or its store is away; 429): wait, then ask again. */
+class HubBusyError extends Error {
+  override name = 'HubBusyError';
+  constructor(
+    message: string,
+    /** What `Retry-After` asked for, if anything readable. */
+    readonly retryAfterMs: number | undefined,
+  ) {
+    super(message);
+  }
+}
 
 /** Where the stream is, with the filters as query parameters; the cursor goes in Last-Event-ID. */
 export function buildStreamUrl(opts: TailOptions): URL {
@@ -60,9 +75,11 @@ function reason(err: unknown): string {
 /**
  * Follows the stream until `signal` aborts, writing each event to `out`. A dropped connection, a
  * hub restart or an `overflow` message leads to a reconnection with `Last-Event-ID`, so nothing is
- * missed or shown twice. Refusals that retrying cannot fix (a bad key, a bad filter) end it.
+ * missed or shown twice. A hub that is busy (503, 429) is asked again after its `Retry-After`, also
+ * before the first stream. Refusals that retrying cannot fix (a bad key, a bad filter) end it.
  *
- * @throws ApiError on a 4xx other than 429; ConnectionError when the first connection fails.
+ * @throws ApiError on a 4xx other than 429; ConnectionError when the first connection fails
+ * without an answer from the hub (refused, unreachable, a 5xx other than 503).
  */
 export async function tail(
   opts: TailOptions,
@@ -75,6 +92,10 @@ export async function tail(
   let retryMs = 1_000;
   let connected = false;
   let failures = 0;
+  /** What the hub's last refusal asked to wait, if it said. */
+  let waitMs: number | undefined;
+  /** Whether the hub has answered at all: after that, a failed connection is retried, never fatal. */
+  let answered = false;
   while (!signal.aborted) {
     const silence = new AbortController();
     let timer = setTimeout(() => silence.abort(), SILENCE_MS);
@@ -96,10 +117,17 @@ export async function tail(
         const message = formatProblem(response.status, response.statusText, body, Boolean(opts.key));
         if (response.status < 500 && response.status !== 429)
           throw new ApiError(message, response.status, body);
-        throw new Error(message.split('\n').join(' '));
+        const line = message.split('\n').join(' ');
+        if (response.status === 503 || response.status === 429) {
+          const retryAfter = parseRetryAfter(response.headers.get('retry-after') ?? undefined, Date.now());
+          throw new HubBusyError(line, retryAfter);
+        }
+        throw new Error(line);
       }
-      if (connected && failures > 0)
-        err.write(`junction tail: reconnected${lastId ? ` after ${lastId}` : ''}\n`);
+      if (failures > 0)
+        err.write(
+          `junction tail: ${connected ? 'reconnected' : 'connected'}${lastId ? ` after ${lastId}` : ''}\n`,
+        );
       connected = true;
       failures = 0;
       const pending: string[] = [];
@@ -131,19 +159,29 @@ export async function tail(
     } catch (error) {
       if (signal.aborted) return;
       if (error instanceof ApiError) throw error;
-      if (!connected) {
+      if (error instanceof HubBusyError) {
+        // The hub answered, so it is running: even before the first stream, waiting is what it asks.
+        if (failures === 0) err.write(`junction tail: ${error.message}; retrying\n`);
+        waitMs = error.retryAfterMs;
+        answered = true;
+        failures += 1;
+      } else if (!connected && !answered) {
         throw new ConnectionError(
           `cannot stream from ${url.origin} (${reason(error)}).\n  Is \`junction serve\` running? Set --url or JUNCTION_URL to point elsewhere.`,
           { cause: error },
         );
+      } else {
+        if (failures === 0) err.write(`junction tail: connection lost (${reason(error)}); reconnecting\n`);
+        failures += 1;
       }
-      if (failures === 0) err.write(`junction tail: connection lost (${reason(error)}); reconnecting\n`);
-      failures += 1;
     } finally {
       clearTimeout(timer);
     }
+    const backoff = Math.min(retryMs * 2 ** Math.min(failures, 3), MAX_RECONNECT_MS);
+    const wait = waitMs === undefined ? backoff : Math.min(Math.max(waitMs, 100), MAX_RETRY_AFTER_MS);
+    waitMs = undefined;
     try {
-      await sleep(Math.min(retryMs * 2 ** Math.min(failures, 3), MAX_RECONNECT_MS), undefined, { signal });
+      await sleep(wait, undefined, { signal });
     } catch {
       return;
     }

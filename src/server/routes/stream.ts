@@ -129,8 +129,18 @@ export const streamRoutes: FastifyPluginAsync<{ hub: Hub }> = async (app, { hub 
       );
     }
     reply.hijack();
+    // A client that left while its cursor was placed has closed already: no 'close' is to come.
+    if (reply.raw.destroyed) {
+      release();
+      return;
+    }
     reply.raw.on('close', release);
     stream = new SseStream(reply.raw, live, compileFilters(query.filters), cursor, STREAM_OPTIONS);
-    await stream.run();
+    try {
+      await stream.run();
+    } finally {
+      // Releasing twice is harmless: whichever of the end of the stream and 'close' comes first frees the place.
+      release();
+    }
   });
 };
