@@ -172,6 +172,26 @@ describe.skipIf(!pgReachable && !required)('after a PostgreSQL outage', () => {
       console.log(`MQTT bridge after the outage: ${JSON.stringify(counts)}`);
       expect(counts.stored).toBe(ids.length + 1);
       expect(counts.rejected ?? 0).toBe(0);
+
+      // A stored message resets the pause: in the next outage the reopens come after 1–2 s, then
+      // 1–4 s, not after 1–15 s as the pause had grown to. (The jitter is random: without the reset
+      // both would fall under these bounds about one time in 25.)
+      await proxy.cut();
+      let count = await refused();
+      await send('n-1');
+      await waitFor(async () => (await refused()) > count, 5_000, 'the first refusal of a new outage');
+      const pauses: number[] = [];
+      for (const bound of [3_000, 5_000]) {
+        count = await refused();
+        const at = Date.now();
+        await waitFor(async () => (await refused()) > count, 20_000, 'the next reopen');
+        pauses.push(Date.now() - at);
+        expect(pauses.at(-1)).toBeLessThan(bound);
+      }
+      console.log(`after a stored message, a new outage's reopens came after ${pauses.join(' and ')} ms`);
+      await proxy.mend();
+      expect(await waitStored(hub, source, ['n-1'], 10_000)).toEqual([]);
+      expect((await bridgeCounts(hub, 'sensors')).stored).toBe(ids.length + 2);
     }, 90_000);
   });
 });
