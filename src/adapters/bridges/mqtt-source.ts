@@ -4,8 +4,9 @@
  * source calls back once the events are durable; it takes one message at a time, as mqtt.js hands
  * them over. A message that is not a CloudEvent is acknowledged and counted (MQTT has no
  * dead-letter); one the hub cannot store now is left unacknowledged and the session is reopened
- * after a pause, which makes the broker send it again. At QoS 0 the broker expects no
- * acknowledgement, and a message lost with the hub is lost.
+ * after a pause, which makes the broker send it again. The pause grows while the hub keeps
+ * refusing (its store is down), from about a second to 15 s, and is short again once a message is
+ * stored. At QoS 0 the broker expects no acknowledgement, and a message lost with the hub is lost.
  */
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
@@ -20,7 +21,15 @@ type Packet = {
 
 export class MqttSource {
   private readonly intake: Intake;
+  /** Pauses before reconnecting to a broker that dropped or refused the connection. */
   private readonly backoff = new Backoff();
+  /**
+   * Pauses before reopening the session for a message the hub refused. Each reopen succeeds at
+   * once, so the broker's backoff (reset on connect) would allow five a second against a store that
+   * is down; this one is reset only when a message is stored. Its jitter has a floor of half the
+   * first step: reopens are at least a second apart, at most 15 s.
+   */
+  private readonly refusals = new Backoff(2_000, 15_000);
   private client: MqttClient | undefined;
   private stopping = false;
   /** Reopening the session so that the broker redelivers what was left unacknowledged. */
@@ -90,6 +99,7 @@ export class MqttSource {
     if (this.stopping || this.bouncing) return;
     const verdict = await this.intake.take(() => mqttToMessage(packet.properties, payload));
     if (verdict.kind !== 'retry') {
+      if (verdict.kind === 'stored') this.refusals.reset();
       done(0);
       return;
     }
@@ -105,7 +115,7 @@ export class MqttSource {
     const client = this.client;
     if (!client || this.bouncing) return;
     this.bouncing = true;
-    const delay = this.backoff.next();
+    const delay = this.refusals.next();
     client.end(true, () => {
       setTimeout(() => {
         this.bouncing = false;

@@ -62,6 +62,22 @@ const BIGINT_AS_NUMBER = {
   int8: { to: 20, from: [20], serialize: (x: number) => String(x), parse: (x: string) => Number(x) },
 };
 
+/** The longest pause between attempts to open a session, in seconds. */
+const RECONNECT_CAP_S = 1;
+
+/**
+ * The pause before a session is opened again after a failed attempt, in seconds: the driver's own
+ * shape (growing with the failures, jittered by half) but capped at one second instead of its 20.
+ * The driver counts failures across the whole pool and resets the count only when a session opens,
+ * so during an outage its delay reached the cap within seconds, and once PostgreSQL was back the
+ * hub's health probe waited for that delay: ingest kept answering 503 for up to 20 s (7 s measured
+ * in test/integration/postgres-recovery.test.ts). Attempts are only made for queries, at most one per
+ * pooled session, and a refused connection costs the server nothing, so a one-second cap is safe.
+ */
+export function reconnectDelay(failures: number): number {
+  return (0.5 + Math.random() / 2) * Math.min(0.05 * 2 ** failures, RECONNECT_CAP_S);
+}
+
 /** Opens a client (no connection is made until the first query). */
 export function openClient(url: string, options: ClientOptions = {}): postgres.Sql {
   let parsed: URL;
@@ -84,6 +100,7 @@ export function openClient(url: string, options: ClientOptions = {}): postgres.S
     max: options.max ?? 10,
     // Seconds. A down server answers at once with ECONNREFUSED; this bounds a black-holed one.
     connect_timeout: options.connectTimeout ?? 10,
+    backoff: reconnectDelay,
     // `CREATE … IF NOT EXISTS` raises notices on every run after the first; they are not news.
     onnotice: () => {},
     connection: {
