@@ -1629,6 +1629,25 @@ function storePortSuite(backend: Backend): void {
       expect(await find('customers/*')).toEqual(['s1']);
     });
 
+    it('matches a prefix ending in U+10FFFF, the last code point, and one of it alone', async () => {
+      const max = '\u{10FFFF}';
+      await store.append(
+        [
+          ev('m1', { subject: `max/${max}` }),
+          ev('m2', { subject: `max/${max}a` }),
+          ev('m3', { subject: 'max0' }),
+          ev('m4', { subject: `${max}${max}z` }),
+          ev('m5', { subject: 'max/\u{10FFFE}' }),
+        ],
+        nowhere,
+      );
+      const find = async (subject: string) => ids(await store.searchEvents({ subject }, 10, undefined));
+      expect(await find(`max/${max}*`)).toEqual(['m2', 'm1']);
+      expect(await find(`${max}*`)).toEqual(['m4']);
+      expect(await find(`${max}${max}*`)).toEqual(['m4']);
+      expect(await find('max/*')).toEqual(['m5', 'm2', 'm1']);
+    });
+
     it('bounds the received time, from inclusive and to exclusive', async () => {
       const { t1, t2 } = await fill();
       const find = async (from?: Date, to?: Date) =>

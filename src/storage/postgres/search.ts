@@ -89,7 +89,9 @@ export async function searchStatement(
     where.push(
       'equals' in match
         ? sql`subject = ${match.equals}`
-        : sql`subject >= ${match.low} AND subject < ${match.high}`,
+        : match.high === null
+          ? sql`subject >= ${match.low}`
+          : sql`subject >= ${match.low} AND subject < ${match.high}`,
     );
   }
   if (query.correlationid !== undefined) where.push(sql`correlation_id = ${query.correlationid}`);

@@ -102,6 +102,7 @@ export class SqliteSearch {
     if (query.subject !== undefined) {
       const match = subjectMatch(query.subject);
       if ('equals' in match) add('subject = ?', match.equals);
+      else if (match.high === null) add('subject >= ?', match.low);
       else add('subject >= ? AND subject < ?', match.low, match.high);
     }
     if (query.correlationid !== undefined) add('correlation_id = ?', query.correlationid);
