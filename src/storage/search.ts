@@ -57,3 +57,15 @@ export function searchFields(event: CloudEvent): {
     traceid: typeof traceparent === 'string' && traceparent.length > 3 ? traceparent.slice(3, 35) : null,
   };
 }
+
+/**
+ * How many matches make a subject prefix broad, for a page of `limit` among `span` sequence
+ * numbers. A narrow prefix is answered by sorting the sequence numbers of its matches, read from
+ * the subject index alone, a cost that grows with the matches `m`; a broad one by walking the
+ * events backwards from the cursor and checking the prefix on each, about `limit * span / m` rows
+ * when the matches are spread out. The two cost the same near `m = sqrt(limit * span)`: 10,000
+ * matches for a page of 100 among a million events.
+ */
+export function broadPrefixMatches(limit: number, span: number): number {
+  return Math.max(1000, Math.ceil(Math.sqrt(limit * Math.max(span, 0))));
+}
