@@ -5,10 +5,13 @@
  * without publishing a business event.
  */
 import type { ConversionResult } from '../contracts/conversion.js';
+import type { ChannelConfig } from '../core/config.js';
 import type { CloudEvent } from '../core/event.js';
 import { encodeEvent } from '../core/http-binding.js';
 import { newId } from '../core/ids.js';
 import { VERSION } from '../core/version.js';
+import { firstFailingFilter } from '../routing/filters.js';
+import { regionBlock } from '../routing/region-policy.js';
 import type { StoredEvent, Subscription } from '../storage/ports.js';
 import { signWebhook } from './signing.js';
 import type { DeliverySink } from './sinks/router.js';
@@ -16,6 +19,12 @@ import type { DeliverySink } from './sinks/router.js';
 /** The source of every test event, and the type of one whose subscription takes every type. */
 export const TEST_SOURCE = 'junction:test';
 export const TEST_TYPE = 'dev.junction.test';
+
+/**
+ * How many of the latest stored events of the type a test send looks through for one the
+ * subscription may receive: enough for a filter that takes a fair share, and one bounded read.
+ */
+export const SAMPLE_EVENTS = 20;
 
 /** What the request may set; everything else is made up. */
 export interface TestEventInput {
@@ -40,9 +49,31 @@ export interface TestSendDeps {
 }
 
 /**
- * The test event: the given data, else the data of the latest stored event of the type (what the
- * sink will really get), else the schema's first example, else `{"test": true}`. The `junctiontest`
- * extension tells a consumer it may ignore it.
+ * The newest of the stored events that the subscription would really be sent: it takes their type,
+ * its filters match them and no region policy (the channel's or its own) blocks them, decided as
+ * at delivery. Any other event's data must not reach this sink, not even in a test.
+ *
+ * @example
+ * deliverableSample(await store.recentEvents(type, SAMPLE_EVENTS), sub, channels.of(type))
+ */
+export function deliverableSample(
+  events: readonly StoredEvent[],
+  sub: Subscription,
+  channel: Pick<ChannelConfig, 'name' | 'allowedRegions'>,
+): CloudEvent | undefined {
+  return events.find(
+    ({ event }) =>
+      (sub.types.length === 0 || sub.types.includes(event.type)) &&
+      firstFailingFilter(sub.filters, event) === -1 &&
+      regionBlock(event, channel, sub) === null,
+  )?.event;
+}
+
+/**
+ * The test event: the given data, else the data of the latest stored event of the type that the
+ * subscription may receive (see `deliverableSample`: what the sink will really get), else the
+ * schema's first example, else `{"test": true}`. The `junctiontest` extension tells a consumer it
+ * may ignore it.
  *
  * @example
  * testEvent('com.acme.order.created', { data: { total: 1 } }, undefined, undefined)

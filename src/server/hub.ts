@@ -26,6 +26,8 @@ import { redactSink, restorePassword } from '../delivery/sinks/broker-settings.j
 import { HttpSink } from '../delivery/sinks/http.js';
 import { SinkRouter } from '../delivery/sinks/router.js';
 import {
+  deliverableSample,
+  SAMPLE_EVENTS,
   sendOnce,
   TEST_TYPE,
   type TestEventInput,
@@ -474,8 +476,9 @@ export class Hub {
   async sendTest(id: string, input: TestEventInput): Promise<TestSendResult> {
     const sub = this.getSubscription(id);
     const type = input.type ?? sub.types[0] ?? TEST_TYPE;
-    const [latest] = input.data === undefined ? await this.store.recentEvents(type, 1) : [];
-    const event = testEvent(type, input, latest?.event, this.exampleData(type));
+    const recent = input.data === undefined ? await this.store.recentEvents(type, SAMPLE_EVENTS) : [];
+    const latest = deliverableSample(recent, sub, this.channels.of(type));
+    const event = testEvent(type, input, latest, this.exampleData(type));
     return sendOnce({ sink: this.sink, prepare: (s, e) => this.preparation.for(s, e, false) }, sub, event);
   }
 

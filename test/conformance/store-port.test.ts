@@ -1629,6 +1629,65 @@ function storePortSuite(backend: Backend): void {
       expect(await find('customers/*')).toEqual(['s1']);
     });
 
+    it('matches a prefix ending in U+10FFFF, the last code point, and one of it alone', async () => {
+      const max = '\u{10FFFF}';
+      await store.append(
+        [
+          ev('m1', { subject: `max/${max}` }),
+          ev('m2', { subject: `max/${max}a` }),
+          ev('m3', { subject: 'max0' }),
+          ev('m4', { subject: `${max}${max}z` }),
+          ev('m5', { subject: 'max/\u{10FFFE}' }),
+        ],
+        nowhere,
+      );
+      const find = async (subject: string) => ids(await store.searchEvents({ subject }, 10, undefined));
+      expect(await find(`max/${max}*`)).toEqual(['m2', 'm1']);
+      expect(await find(`${max}*`)).toEqual(['m4']);
+      expect(await find(`${max}${max}*`)).toEqual(['m4']);
+      expect(await find('max/*')).toEqual(['m5', 'm2', 'm1']);
+    });
+
+    it('answers a broad prefix (walked by number) and a narrow one (sorted) alike, page by page', async () => {
+      // 1,500 events, 1,200 under bulk/: past the 1,000 matches that make a prefix broad.
+      const events = Array.from({ length: 1500 }, (_, i) =>
+        ev(`b${i}`, {
+          subject: i % 5 === 4 ? `other/${i}` : `bulk/${i % 3}/${i}`,
+          ...(i % 2 === 0 ? { type: 'com.acme.bulk.even' } : {}),
+        }),
+      );
+      for (let i = 0; i < events.length; i += 250) await store.append(events.slice(i, i + 250), nowhere);
+      const expected = (keep: (i: number) => boolean) =>
+        events
+          .map((_, i) => i)
+          .filter(keep)
+          .reverse()
+          .map((i) => `b${i}`);
+      const pages = async (query: Parameters<EventStore['searchEvents']>[0], limit: number) => {
+        const found: string[] = [];
+        let before: number | undefined;
+        for (;;) {
+          const page = await store.searchEvents(query, limit, before);
+          found.push(...ids(page));
+          if (page.length < limit) return found;
+          before = page[page.length - 1]!.seq;
+        }
+      };
+      const bulk = (i: number) => i % 5 !== 4;
+      expect(await pages({ subject: 'bulk/*' }, 100)).toEqual(expected(bulk));
+      expect(await pages({ subject: 'bulk/1/*' }, 100)).toEqual(expected((i) => bulk(i) && i % 3 === 1));
+      expect(await pages({ subject: 'bulk/*', type: 'com.acme.bulk.even' }, 250)).toEqual(
+        expected((i) => bulk(i) && i % 2 === 0),
+      );
+      expect(await pages({ subject: 'other/*' }, 70)).toEqual(expected((i) => !bulk(i)));
+      const [b1000] = await store.searchEvents({ subject: 'bulk/1/1000' }, 1, undefined);
+      expect(ids(await store.searchEvents({ subject: 'bulk/*' }, 3, b1000!.seq))).toEqual([
+        'b998',
+        'b997',
+        'b996',
+      ]);
+    });
+
     it('bounds the received time, from inclusive and to exclusive', async () => {
       const { t1, t2 } = await fill();
       const find = async (from?: Date, to?: Date) =>

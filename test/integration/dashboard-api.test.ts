@@ -177,6 +177,18 @@ describe('event search', () => {
     expect(p3.next).toBeNull();
   });
 
+  it('takes a subject prefix ending in U+10FFFF and a leap second', async () => {
+    const max = encodeURIComponent('\u{10FFFF}*');
+    expect(ids(await search(`subject=${max}`))).toEqual([]);
+    expect(ids(await search(`subject=orders/${max}`))).toEqual([]);
+    // A leap second passes the RFC 3339 check but not Date: it is read as the next second's start.
+    const leap = '2099-12-31T23:59:60Z';
+    const s = `source=${encodeURIComponent(source)}`;
+    expect(ids(await search(`${s}&to=${leap}`))).toEqual(['a5', 'a4', 'a3', 'a2', 'a1']);
+    expect(ids(await search(`${s}&from=${leap}`))).toEqual([]);
+    expect(ids(await search(`${s}&from=1990-12-31T23:59:60Z&to=${between}`))).toEqual(['a3', 'a2', 'a1']);
+  });
+
   it.each([
     ['traceid=xyz', '/traceid'],
     ['from=yesterday', '/from'],
@@ -187,6 +199,7 @@ describe('event search', () => {
     ['after=abc', '/after'],
     ['subject=*', '/subject'],
     ['type=a&type=b', '/type'],
+    ['from=2026-12-31T23:59:60Z&to=2026-12-31T23:59:60Z', '/to'],
   ])('answers %s with a problem naming %s', async (query, pointer) => {
     const { status, type, body } = await getJson(`/v1/events?${query}`);
     expect(status).toBe(400);
@@ -267,6 +280,47 @@ describe('lineage, test events and state', () => {
     expect(stored.items).toEqual([]);
     const stats = (await getJson(`/v1/subscriptions/${sub.id}/stats`)).body;
     expect(stats.deliveries).toEqual({ delivered: 1 });
+  });
+
+  it('sends only data the subscription could receive: its filters and region policy, else the fallback', async () => {
+    const type = 'com.acme.tenant.changed';
+    const tenantSink = await startSink((_req, res) => res.writeHead(204).end());
+    try {
+      const tenantA = await hub.subscribe({
+        types: [type],
+        filters: [{ exact: { subject: 'tenant-a' } }],
+        sink: tenantSink.url,
+        delivery: { allowedRegions: ['eu'] },
+      });
+      const tenantC = await hub.subscribe({
+        types: [type],
+        filters: [{ exact: { subject: 'tenant-c' } }],
+        sink: tenantSink.url,
+      });
+      const event = (id: string, subject: string, dataregion: string, who: string) => ({
+        source: '/tenants',
+        id,
+        type,
+        subject,
+        dataregion,
+        data: { who },
+      });
+      // Newest last: tenant B's event is the latest of the type, tenant A's `us` one the latest of A's.
+      await publishBatch(hub, [
+        event('t1', 'tenant-a', 'eu', 'a-eu'),
+        event('t2', 'tenant-a', 'us', 'a-us'),
+        event('t3', 'tenant-b', 'eu', 'b-eu'),
+      ]);
+      const a = await postTest(tenantA.id);
+      expect(a.body).toMatchObject({ ok: true, status: 204 });
+      expect(a.body.event.data).toEqual({ who: 'a-eu' });
+      const c = await postTest(tenantC.id);
+      expect(c.body.event.data).toEqual({ test: true });
+      const bodies = tenantSink.received.map((r) => r.body.toString());
+      expect(bodies.filter((b) => b.includes('a-us') || b.includes('b-eu'))).toEqual([]);
+    } finally {
+      await tenantSink.close();
+    }
   });
 
   it('takes the type and data from the body', async () => {

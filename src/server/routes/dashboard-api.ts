@@ -23,7 +23,13 @@ function timeParam(query: Record<string, unknown>, name: 'from' | 'to'): Date | 
   if (value === undefined) return undefined;
   if (!isRfc3339Timestamp(value))
     throw ValidationError.field(`/${name}`, `${name} must be an RFC 3339 time, such as 2026-11-26T08:00:00Z`);
-  return new Date(value);
+  const at = new Date(value);
+  if (!Number.isNaN(at.getTime())) return at;
+  // A leap second (23:59:60) is valid RFC 3339 that Date cannot read: like POSIX time, it is
+  // taken as the start of the next second.
+  const leap = new Date(value.replace(/([Tt]\d{2}:\d{2}):60/, '$1:59'));
+  if (!Number.isNaN(leap.getTime())) return new Date(leap.getTime() + 1000);
+  throw ValidationError.field(`/${name}`, `${name} is out of the range of times the hub can search`);
 }
 
 /** Reads the search's filters, each checked here so a bad one is named in the answer. */

@@ -101,7 +101,19 @@ export function EventsPage({ params }: { params: URLSearchParams }) {
       const filters = Object.fromEntries(SEARCH_FIELDS.map(([name]) => [name, params.get(name)]));
       // datetime-local inputs have no zone: the browser's is meant, and the API takes ISO 8601.
       for (const name of ['from', 'to']) {
-        if (filters[name]) filters[name] = new Date(filters[name]).toISOString();
+        if (!filters[name]) continue;
+        const at = new Date(filters[name]);
+        // A deep link may carry any text: a time the browser cannot read is the field's error.
+        if (Number.isNaN(at.getTime())) {
+          const message = `${name} must be a date and time, such as 2026-11-26T08:00`;
+          throw new ApiError({
+            status: 400,
+            title: 'Invalid search',
+            detail: message,
+            errors: [{ pointer: `/${name}`, message }],
+          });
+        }
+        filters[name] = at.toISOString();
       }
       const page = await api<{ items: EventSummary[]; next: string | null }>(
         `/v1/events${query({ ...filters, limit: PAGE_SIZE, after })}`,
