@@ -16,7 +16,6 @@ import type { ConversionResult } from '../contracts/conversion.js';
 import type { ChannelConfig } from '../core/config.js';
 import type { CloudEvent } from '../core/event.js';
 import { encodeBatch, encodeEvent } from '../core/http-binding.js';
-import { VERSION } from '../core/version.js';
 import { deliveryFields } from '../observability/log-fields.js';
 import type { DeliveryRecorder } from '../observability/metrics.js';
 import type { Tracing } from '../observability/tracing.js';
@@ -35,7 +34,7 @@ import { type BreakerOutcome, type Breakers, endpointKey } from './circuit-break
 import { Lane, type Queued } from './lane.js';
 import { decideOutcome } from './outcome.js';
 import { SharedTokenBucket, TokenBucket } from './rate-limit.js';
-import { signWebhook } from './signing.js';
+import { signedRequest } from './signing.js';
 import type { HttpSendResult } from './sinks/http.js';
 import type { DeliverySink } from './sinks/router.js';
 
@@ -103,7 +102,6 @@ interface SubscriptionGate {
   active: number;
 }
 
-const USER_AGENT = `Junction/${VERSION}`;
 /** Endpoint and origin by subscription version: parsing the sink URL on every send shows at high rates. */
 const targets = new WeakMap<Subscription, { endpoint: string; origin: string }>();
 
@@ -721,15 +719,8 @@ export class Dispatcher {
     const webhookId = batched
       ? batchWebhookId(items.map((d) => d.delivery.webhookId))
       : first.delivery.webhookId;
-    const timestamp = Math.floor(at.getTime() / 1000);
-    const headers: Record<string, string> = {
-      ...sub.protocolsettings.headers,
-      ...message.headers,
-      'user-agent': USER_AGENT,
-      'webhook-id': webhookId,
-      'webhook-timestamp': String(timestamp),
-      'webhook-signature': signWebhook(sub.secrets, webhookId, timestamp, message.body),
-    };
+    const request = signedRequest(sub, message, webhookId, at);
+    const { headers } = request;
     const { traceparent, tracestate } = first.event.event;
     if (!batched && typeof traceparent === 'string' && TRACEPARENT.test(traceparent)) {
       headers.traceparent = traceparent;
@@ -746,15 +737,7 @@ export class Dispatcher {
         )
       : undefined;
 
-    const sent = await this.sink.send({
-      url: sub.sink,
-      method: sub.protocolsettings.method ?? 'POST',
-      headers,
-      body: message.body,
-      timeoutMs: sub.delivery.timeoutMs,
-      protocol: sub.protocol,
-      protocolsettings: sub.protocolsettings,
-    });
+    const sent = await this.sink.send(request);
     // The breaker hears first, so a failure that opens it frees no slot for one more request.
     this.breakers.record(endpoint, breakerOutcome(sent));
     release();

@@ -6,6 +6,12 @@
  * our output with that package.
  */
 import { createHmac } from 'node:crypto';
+import type { EncodedMessage } from '../core/http-binding.js';
+import { VERSION } from '../core/version.js';
+import type { Subscription } from '../storage/ports.js';
+import type { SinkRequest } from './sinks/router.js';
+
+const USER_AGENT = `Junction/${VERSION}`;
 
 /** Decoded on every call: base64 of a short key costs little next to the HMAC, and nothing is kept. */
 function keyOf(secret: string): Buffer {
@@ -30,4 +36,38 @@ export function signWebhook(
       return `v1,${hmac.digest('base64')}`;
     })
     .join(' ');
+}
+
+/**
+ * The request a delivery sends to a subscription's sink: its own headers, then the message's, then
+ * the user agent and the signed Standard Webhooks headers, so a subscription cannot override them.
+ * The dispatcher and the test send both build requests here, so a test event is signed exactly as
+ * a delivery is.
+ *
+ * @example
+ * sink.send(signedRequest(sub, encodeEvent(event, sub.delivery.format, receivedAt), webhookId, new Date()))
+ */
+export function signedRequest(
+  sub: Subscription,
+  message: EncodedMessage,
+  webhookId: string,
+  at: Date,
+): SinkRequest {
+  const timestamp = Math.floor(at.getTime() / 1000);
+  return {
+    url: sub.sink,
+    method: sub.protocolsettings.method ?? 'POST',
+    headers: {
+      ...sub.protocolsettings.headers,
+      ...message.headers,
+      'user-agent': USER_AGENT,
+      'webhook-id': webhookId,
+      'webhook-timestamp': String(timestamp),
+      'webhook-signature': signWebhook(sub.secrets, webhookId, timestamp, message.body),
+    },
+    body: message.body,
+    timeoutMs: sub.delivery.timeoutMs,
+    protocol: sub.protocol,
+    protocolsettings: sub.protocolsettings,
+  };
 }

@@ -9,11 +9,10 @@ import type { ChannelConfig } from '../core/config.js';
 import type { CloudEvent } from '../core/event.js';
 import { encodeEvent } from '../core/http-binding.js';
 import { newId } from '../core/ids.js';
-import { VERSION } from '../core/version.js';
 import { firstFailingFilter } from '../routing/filters.js';
 import { regionBlock } from '../routing/region-policy.js';
 import type { StoredEvent, Subscription } from '../storage/ports.js';
-import { signWebhook } from './signing.js';
+import { signedRequest } from './signing.js';
 import type { DeliverySink } from './sinks/router.js';
 
 /** The source of every test event, and the type of one whose subscription takes every type. */
@@ -120,25 +119,9 @@ export async function sendOnce(
   } catch (error) {
     return failed(event, `the conversion failed: ${(error as Error).message ?? String(error)}`);
   }
-  const message = encodeEvent(sent, sub.delivery.format, at);
-  const webhookId = newId('msg');
-  const timestamp = Math.floor(at.getTime() / 1000);
-  const result = await deps.sink.send({
-    url: sub.sink,
-    method: sub.protocolsettings.method ?? 'POST',
-    headers: {
-      ...sub.protocolsettings.headers,
-      ...message.headers,
-      'user-agent': `Junction/${VERSION}`,
-      'webhook-id': webhookId,
-      'webhook-timestamp': String(timestamp),
-      'webhook-signature': signWebhook(sub.secrets, webhookId, timestamp, message.body),
-    },
-    body: message.body,
-    timeoutMs: sub.delivery.timeoutMs,
-    protocol: sub.protocol,
-    protocolsettings: sub.protocolsettings,
-  });
+  const result = await deps.sink.send(
+    signedRequest(sub, encodeEvent(sent, sub.delivery.format, at), newId('msg'), at),
+  );
   const latencyMs = Math.round(result.latencyMs * 10) / 10;
   if (!result.ok) return { ...failed(sent, result.error), latencyMs };
   const ok = result.status >= 200 && result.status < 300;
